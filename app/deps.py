@@ -1,0 +1,78 @@
+"""Web layer: dependency providers — the database, experience services, the signed-in user, the business."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+
+from domains.core.db import Database
+from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator
+from runway.services.data_orchestrators.business_list_data_orchestrator import BusinessListDataOrchestrator
+from runway.services.experiences.business_list import (
+    BusinessContext,
+    BusinessListService,
+    BusinessNotFoundError,
+)
+from runway.services.experiences.sign_in import CurrentUser, SignInService
+
+SESSION_USER_KEY = "user_id"
+
+
+class LoginRequiredError(Exception):
+    """The request needs a signed-in user and has none; answered with a redirect to the login page."""
+
+
+def provide_database(state: State) -> Database:
+    return state.database
+
+
+def provide_sign_in(database: NamedDependency[Database]) -> SignInService:
+    return SignInService(AccountsDataOrchestrator(database))
+
+
+def provide_business_list(database: NamedDependency[Database]) -> BusinessListService:
+    return BusinessListService(BusinessListDataOrchestrator(database))
+
+
+async def provide_current_user(
+    request: Request[Any, Any, Any], sign_in: NamedDependency[SignInService]
+) -> CurrentUser:
+    user_id = request.session.get(SESSION_USER_KEY) if request.scope.get("session") else None
+    if not isinstance(user_id, int):
+        raise LoginRequiredError
+    user = await sign_in.current_user(user_id)
+    if user is None:
+        # The account was removed or deactivated since this session began.
+        request.clear_session()
+        raise LoginRequiredError
+    structlog.contextvars.bind_contextvars(user_id=user.id)
+    return user
+
+
+async def provide_business(
+    business_id: FromPath[int],
+    user: NamedDependency[CurrentUser],
+    business_list: NamedDependency[BusinessListService],
+) -> BusinessContext:
+    """The business named in the URL, if this user may see it; 404 otherwise (never 403)."""
+    try:
+        business = await business_list.resolve(user.id, business_id)
+    except BusinessNotFoundError:
+        raise NotFoundException("No such business.") from None
+    structlog.contextvars.bind_contextvars(business_id=business.id)
+    return business
+
+
+DEPENDENCIES = {
+    "database": Provide(provide_database, sync_to_thread=False),
+    "sign_in": Provide(provide_sign_in, sync_to_thread=False),
+    "business_list": Provide(provide_business_list, sync_to_thread=False),
+    "user": Provide(provide_current_user),
+    "business": Provide(provide_business),
+}

@@ -1,0 +1,1 @@
+"""Web layer: route handlers, one module per screen. Handlers parse, resolve, call one service, render."""

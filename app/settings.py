@@ -1,0 +1,104 @@
+"""Web layer: the one frozen Settings object, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Runway cannot use."""
+
+
+def _env_bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_int(env: dict[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The secret key kept in the data directory, generated on first use (mode 0600)."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        secret = path.read_text().strip()
+        if len(secret) >= 32:
+            return secret
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # Write then rename so two processes starting together never read a half-written key.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(secret + "\n")
+    tmp.chmod(0o600)
+    if path.exists():
+        tmp.unlink()
+        return path.read_text().strip()
+    tmp.replace(path)
+    return secret
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about one Runway process. See the README's configuration table."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    debug: bool = False
+    secure_cookies: bool = False
+    session_max_age_seconds: int = 14 * 24 * 3600
+    log_level: str = "INFO"
+    log_json: bool = False
+    templates_dir: Path = field(default=REPO_ROOT / "templates")
+    static_dir: Path = field(default=REPO_ROOT / "static")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read RUNWAY_* variables; every default works with no configuration at all."""
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("RUNWAY_DATA_DIR") or REPO_ROOT / "var").resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = env.get("RUNWAY_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'runway.db'}"
+        if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                "RUNWAY_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
+                f"got {database_url.split('://')[0]!r}"
+            )
+        secret_key = env.get("RUNWAY_SECRET_KEY") or load_or_create_secret(data_dir)
+        if len(secret_key) < 32:
+            raise SettingsError("RUNWAY_SECRET_KEY must be at least 32 characters")
+        log_level = (env.get("RUNWAY_LOG_LEVEL") or "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError(f"RUNWAY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=secret_key,
+            debug=_env_bool(env, "RUNWAY_DEBUG", False),
+            secure_cookies=_env_bool(env, "RUNWAY_SECURE_COOKIES", False),
+            session_max_age_seconds=_env_int(env, "RUNWAY_SESSION_MAX_AGE", 14 * 24 * 3600, minimum=300),
+            log_level=log_level,
+            log_json=_env_bool(env, "RUNWAY_LOG_JSON", False),
+        )

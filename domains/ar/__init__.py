@@ -1,0 +1,1 @@
+"""Domain (AR): customers, invoices, payments, sales receipts and credit memos synced from QBO."""

@@ -1,0 +1,206 @@
+"""Domain core: CRUD primitives for firms, businesses, users, memberships and the audit log.
+
+Business data is reached only through functions that take the user's id or a business_id: there is no
+query here that lists businesses without saying for whom.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domains.core.db import utcnow
+from domains.core.models import AuditLog, Business, BusinessRole, Firm, FirmRole, Membership, User
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessAccess:
+    """A business as one user may see it, with the role that grants the access."""
+
+    business_id: int
+    name: str
+    firm_id: int | None
+    firm_name: str | None
+    role: str
+    via_firm: bool
+
+
+async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def create_user(
+    session: AsyncSession, *, email: str, password_hash: str, display_name: str = ""
+) -> User:
+    user = User(email=email.strip().lower(), password_hash=password_hash, display_name=display_name)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def record_login(session: AsyncSession, user_id: int, at: dt.datetime | None = None) -> None:
+    user = await session.get(User, user_id)
+    if user is not None:
+        user.last_login_at = at or utcnow()
+
+
+async def get_or_create_firm(session: AsyncSession, name: str) -> Firm:
+    firm = await session.scalar(select(Firm).where(Firm.name == name).order_by(Firm.id).limit(1))
+    if firm is None:
+        firm = Firm(name=name)
+        session.add(firm)
+        await session.flush()
+    return firm
+
+
+async def find_businesses_by_name(session: AsyncSession, name: str) -> list[Business]:
+    return list(await session.scalars(select(Business).where(Business.name == name).order_by(Business.id)))
+
+
+async def create_business(
+    session: AsyncSession, *, name: str, firm_id: int | None = None, home_currency: str = "USD"
+) -> Business:
+    business = Business(name=name, firm_id=firm_id, home_currency=home_currency)
+    session.add(business)
+    await session.flush()
+    return business
+
+
+async def get_business(session: AsyncSession, business_id: int) -> Business | None:
+    return await session.get(Business, business_id)
+
+
+async def ensure_membership(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    role: FirmRole | BusinessRole | str,
+    firm_id: int | None = None,
+    business_id: int | None = None,
+) -> Membership:
+    """Grant a role, or change the role of an existing grant (idempotent)."""
+    if (firm_id is None) == (business_id is None):
+        raise ValueError("a membership is for exactly one firm or one business")
+    role_value = str(role)
+    allowed = {r.value for r in FirmRole} if firm_id is not None else {r.value for r in BusinessRole}
+    if role_value not in allowed:
+        scope = "firm" if firm_id is not None else "business"
+        raise ValueError(f"{role_value!r} is not a {scope} role; choose one of {', '.join(sorted(allowed))}")
+    existing = await session.scalar(
+        select(Membership).where(
+            Membership.user_id == user_id,
+            Membership.firm_id.is_(None) if firm_id is None else Membership.firm_id == firm_id,
+            Membership.business_id.is_(None)
+            if business_id is None
+            else Membership.business_id == business_id,
+        )
+    )
+    if existing is not None:
+        existing.role = role_value
+        return existing
+    membership = Membership(user_id=user_id, firm_id=firm_id, business_id=business_id, role=role_value)
+    session.add(membership)
+    await session.flush()
+    return membership
+
+
+def _access_query(user_id: int) -> Select[int, str, int | None, str, str, int | None]:
+    # A firm membership reaches every business of that firm; a business membership reaches that one.
+    return (
+        select(
+            Business.id, Business.name, Business.firm_id, Firm.name, Membership.role, Membership.business_id
+        )
+        .join(
+            Membership,
+            or_(
+                Membership.business_id == Business.id,
+                (Membership.firm_id == Business.firm_id) & Membership.firm_id.is_not(None),
+            ),
+        )
+        .outerjoin(Firm, Firm.id == Business.firm_id)
+        .where(Membership.user_id == user_id)
+    )
+
+
+def _best_access(rows: Any) -> dict[int, BusinessAccess]:
+    """One access per business; a direct business role wins over a firm role (an owner stays an owner)."""
+    found: dict[int, BusinessAccess] = {}
+    for business_id, name, firm_id, firm_name, role, direct_business_id in rows:
+        via_firm = direct_business_id is None
+        current = found.get(business_id)
+        if current is None or (current.via_firm and not via_firm):
+            found[business_id] = BusinessAccess(business_id, name, firm_id, firm_name, role, via_firm)
+    return found
+
+
+async def businesses_for_user(session: AsyncSession, user_id: int) -> list[BusinessAccess]:
+    """Every business the user can see: its firms' clients and the businesses it belongs to directly."""
+    rows = await session.execute(_access_query(user_id).order_by(Business.name, Business.id))
+    return list(_best_access(rows).values())
+
+
+async def business_for_user(session: AsyncSession, user_id: int, business_id: int) -> BusinessAccess | None:
+    """The business if this user may see it, else None (callers answer 404, never 403)."""
+    rows = await session.execute(_access_query(user_id).where(Business.id == business_id))
+    return _best_access(rows).get(business_id)
+
+
+async def firm_roles_for_user(session: AsyncSession, user_id: int) -> list[tuple[int, str, str]]:
+    """(firm_id, firm_name, role) for every firm the user belongs to."""
+    rows = await session.execute(
+        select(Firm.id, Firm.name, Membership.role)
+        .join(Membership, Membership.firm_id == Firm.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Firm.name)
+    )
+    return [(fid, fname, role) for fid, fname, role in rows]
+
+
+async def add_audit_entry(
+    session: AsyncSession,
+    *,
+    action: str,
+    business_id: int | None = None,
+    firm_id: int | None = None,
+    user_id: int | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    request_id: str | None = None,
+    note: str | None = None,
+) -> AuditLog:
+    entry = AuditLog(
+        action=action,
+        business_id=business_id,
+        firm_id=firm_id,
+        user_id=user_id,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        request_id=request_id,
+        note=note,
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def list_audit_entries(session: AsyncSession, business_id: int, *, limit: int = 100) -> list[AuditLog]:
+    return list(
+        await session.scalars(
+            select(AuditLog)
+            .where(AuditLog.business_id == business_id)
+            .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,349 @@
+"""Domain (synced QBO entities): the shared columns of every synced table and its generic CRUD primitives.
+
+Every synced entity row belongs to one business and is identified inside it by its QBO `Id`; the row keeps
+the QBO `SyncToken`, `MetaData.LastUpdatedTime` and the raw JSON it was mapped from. Entities with lines
+declare a relationship named `lines` to a `SyncedLine` subclass; the generic upsert replaces those lines in
+the same transaction as their parent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    SQLColumnExpression,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, RelationshipProperty, declared_attr, mapped_column, selectinload
+from sqlalchemy.sql import cast
+
+from domains.core.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
+
+# Columns the sync machinery fills; a mapped row supplies every other column of its table.
+_MANAGED_COLUMNS = frozenset({"id", "business_id", "synced_at"})
+_MANAGED_LINE_COLUMNS = frozenset({"id", "business_id", "position"})
+
+# Rows per INSERT statement: keeps bound parameters well under SQLite's 32,766-variable limit
+# for the widest synced table (about 25 columns).
+_CHUNK = 500
+
+
+class SyncedEntity(Base):
+    """Columns shared by every entity synced from QBO, unique per (business_id, qbo_id)."""
+
+    __abstract__ = True
+
+    # sort_order puts identity first and bookkeeping last in CREATE TABLE, around the entity's own columns.
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, sort_order=-100)
+
+    @declared_attr
+    def business_id(cls) -> Mapped[int]:
+        # No separate index: the unique (business_id, qbo_id) constraint already leads with business_id.
+        return mapped_column(BigIntPK, ForeignKey("businesses.id", ondelete="CASCADE"), sort_order=-99)
+
+    qbo_id: Mapped[str] = mapped_column(String(32), sort_order=-98)
+    # A string in QBO that only ever holds a decimal integer; compared as an integer, never as text.
+    sync_token: Mapped[str] = mapped_column(String(16), sort_order=-97)
+    qbo_updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, sort_order=100)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType, sort_order=101)
+    synced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, sort_order=102)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (UniqueConstraint("business_id", "qbo_id"), *cls.extra_table_args())
+
+    @classmethod
+    def extra_table_args(cls) -> tuple[Any, ...]:
+        """Indexes a concrete entity adds for the queries the product runs on it."""
+        return ()
+
+
+class SyncedTransaction(SyncedEntity):
+    """A dated QBO transaction: the header fields Bill, Invoice, Payment, Purchase, Deposit... share."""
+
+    __abstract__ = True
+
+    txn_date: Mapped[dt.date] = mapped_column(Date, sort_order=-50)
+    total_cents: Mapped[int] = mapped_column(BigInteger, sort_order=-49)
+    currency: Mapped[str] = mapped_column(String(3), sort_order=-48)
+    # Decimal text (home units per unit of `currency`); SQLite has no exact decimal type.
+    exchange_rate: Mapped[str | None] = mapped_column(String(32), sort_order=-47)
+    home_total_cents: Mapped[int | None] = mapped_column(BigInteger, sort_order=-46)
+    doc_number: Mapped[str | None] = mapped_column(String(64), sort_order=-45)
+    private_note: Mapped[str | None] = mapped_column(Text, sort_order=-44)
+
+
+class SyncedLine(Base):
+    """Columns shared by the line tables: each line belongs to one parent row and one business.
+
+    Concrete line classes add the foreign key to their parent (`bill_id`, ...) with ON DELETE CASCADE.
+    """
+
+    __abstract__ = True
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, sort_order=-100)
+
+    @declared_attr
+    def business_id(cls) -> Mapped[int]:
+        return mapped_column(
+            BigIntPK, ForeignKey("businesses.id", ondelete="CASCADE"), index=True, sort_order=-99
+        )
+
+    # QBO's line Id; absent on some lines (payment and sub-total lines), so `position` orders them.
+    line_id: Mapped[str | None] = mapped_column(String(32), sort_order=-97)
+    position: Mapped[int] = mapped_column(sort_order=-96)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return cls.extra_table_args()
+
+    @classmethod
+    def extra_table_args(cls) -> tuple[Any, ...]:
+        """Indexes a concrete line table adds, e.g. on the transactions its lines link to."""
+        return ()
+
+
+def parent_fk(table: str) -> Mapped[int]:
+    """The indexed, cascading foreign key from a line table to its parent entity table."""
+    return mapped_column(BigIntPK, ForeignKey(f"{table}.id", ondelete="CASCADE"), index=True, sort_order=-98)
+
+
+def business_index(table: str, suffix: str, *columns: str) -> Index:
+    """An index led by business_id, because every query on business data is scoped by it."""
+    return Index(f"ix_{table}_{suffix}", "business_id", *columns)
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRow:
+    """One mapped QBO entity ready to store: its column values and, for entities with lines, the lines.
+
+    `values` holds every column of the entity's table except id, business_id and synced_at; each line
+    dict holds every column of the line table except id, business_id, position and the parent key.
+    """
+
+    values: Mapping[str, Any]
+    lines: Sequence[Mapping[str, Any]] = field(default_factory=tuple)
+
+    @property
+    def qbo_id(self) -> str:
+        return str(self.values["qbo_id"])
+
+
+E = TypeVar("E", bound=SyncedEntity)
+
+
+def json_safe(value: Any) -> Any:
+    """A copy of parsed QBO JSON that the JSON column can serialise.
+
+    QBO JSON is parsed with Decimal numbers, which `json.dumps` rejects. A Decimal becomes an int when
+    integral with no fraction digits, else a float when the float's shortest repr is the same number (the
+    stored JSON text is then numerically identical), else its string so nothing is silently rounded.
+    """
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent >= 0:
+            return int(value)
+        as_float = float(value)
+        if value.is_finite() and Decimal(repr(as_float)) == value:
+            return as_float
+        return str(value)
+    return value
+
+
+def lines_relationship(model: type[SyncedEntity]) -> RelationshipProperty[Any] | None:
+    """The `lines` relationship of an entity model, or None for entities without lines."""
+    return inspect(model).relationships.get("lines")
+
+
+def _line_parent_column(rel: RelationshipProperty[Any]) -> str:
+    ((_local, remote),) = rel.local_remote_pairs or ()
+    return str(remote.key)
+
+
+def _complete(values: Mapping[str, Any], table: Table, managed: frozenset[str], what: str) -> dict[str, Any]:
+    expected = {c.key for c in table.columns} - managed
+    missing = expected - values.keys()
+    unknown = values.keys() - expected
+    if missing or unknown:
+        raise ValueError(f"{what} for {table.name}: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    return dict(values)
+
+
+def _dedupe(rows: Iterable[EntityRow]) -> list[EntityRow]:
+    # PostgreSQL refuses to update the same row twice in one INSERT ... ON CONFLICT; keep the newest version.
+    newest: dict[str, EntityRow] = {}
+    for row in rows:
+        current = newest.get(row.qbo_id)
+        if current is None or int(row.values["sync_token"]) >= int(current.values["sync_token"]):
+            newest[row.qbo_id] = row
+    return list(newest.values())
+
+
+async def upsert_entities(
+    session: AsyncSession, business_id: int, model: type[SyncedEntity], rows: Iterable[EntityRow]
+) -> list[str]:
+    """Insert or update synced entities of one business, replacing their lines; returns the qbo_ids written.
+
+    A row whose SyncToken is lower (as an integer) than the stored one is ignored: it is an older version
+    delivered late (webhooks and CDC can arrive out of order). An equal SyncToken rewrites the row, so
+    re-running a sync is harmless. Runs inside the caller's transaction.
+    """
+    table = model.__table__
+    assert isinstance(table, Table)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        insert_fn: Any = postgresql.insert
+    elif dialect == "sqlite":
+        insert_fn = sqlite.insert
+    else:
+        raise RuntimeError(f"upsert is implemented for sqlite and postgresql, not {dialect}")
+
+    rel = lines_relationship(model)
+    now = utcnow()
+    written: list[str] = []
+    pending = _dedupe(rows)
+    for start in range(0, len(pending), _CHUNK):
+        chunk = pending[start : start + _CHUNK]
+        values = [
+            {
+                **_complete(row.values, table, _MANAGED_COLUMNS, "entity row"),
+                "raw": json_safe(row.values["raw"]),
+                "business_id": business_id,
+                "synced_at": now,
+            }
+            for row in chunk
+        ]
+        stmt = insert_fn(table).values(values)
+        excluded = stmt.excluded
+        update_columns = {
+            c.key: excluded[c.key] for c in table.columns if c.key not in {"id", "business_id", "qbo_id"}
+        }
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.business_id, table.c.qbo_id],
+            set_=update_columns,
+            where=cast(table.c.sync_token, BigInteger) <= cast(excluded.sync_token, BigInteger),
+        ).returning(table.c.id, table.c.qbo_id)
+        # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
+        stored = {qbo_id: row_id for row_id, qbo_id in (await session.execute(stmt)).all()}
+        written.extend(stored)
+        if rel is not None and stored:
+            await _replace_lines(session, business_id, rel, chunk, stored)
+    return written
+
+
+async def _replace_lines(
+    session: AsyncSession,
+    business_id: int,
+    rel: RelationshipProperty[Any],
+    chunk: Sequence[EntityRow],
+    stored: Mapping[str, int],
+) -> None:
+    line_table = rel.target
+    assert isinstance(line_table, Table)
+    parent_column = _line_parent_column(rel)
+    await session.execute(
+        delete(line_table).where(
+            line_table.c.business_id == business_id, line_table.c[parent_column].in_(stored.values())
+        )
+    )
+    managed = _MANAGED_LINE_COLUMNS | {parent_column}
+    new_lines = [
+        {
+            **_complete(line, line_table, managed, "line"),
+            "business_id": business_id,
+            parent_column: stored[row.qbo_id],
+            "position": position,
+        }
+        for row in chunk
+        if row.qbo_id in stored
+        for position, line in enumerate(row.lines)
+    ]
+    if new_lines:
+        await session.execute(line_table.insert(), new_lines)
+
+
+async def delete_entities(
+    session: AsyncSession, business_id: int, model: type[SyncedEntity], qbo_ids: Iterable[str]
+) -> int:
+    """Delete one business's entities by QBO Id (deleted in QBO), with their lines; returns rows deleted."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    rel = lines_relationship(model)
+    ids = sorted(set(qbo_ids))
+    deleted = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        owned = select(table.c.id).where(table.c.business_id == business_id, table.c.qbo_id.in_(chunk))
+        if rel is not None:
+            # Explicit rather than relying on ON DELETE CASCADE, which SQLite honours only with the pragma on.
+            line_table = rel.target
+            assert isinstance(line_table, Table)
+            await session.execute(
+                delete(line_table).where(line_table.c[_line_parent_column(rel)].in_(owned.scalar_subquery()))
+            )
+        result = await session.execute(
+            delete(table).where(table.c.business_id == business_id, table.c.qbo_id.in_(chunk))
+        )
+        deleted += int(getattr(result, "rowcount", 0) or 0)
+    return deleted
+
+
+def dated_between(
+    column: SQLColumnExpression[dt.date], since: dt.date | None, until: dt.date | None
+) -> list[ColumnElement[bool]]:
+    """Filters for a date column within [since, until], both inclusive and optional."""
+    where: list[ColumnElement[bool]] = []
+    if since is not None:
+        where.append(column >= since)
+    if until is not None:
+        where.append(column <= until)
+    return where
+
+
+async def get_entity(
+    session: AsyncSession, business_id: int, model: type[E], qbo_id: str, *, with_lines: bool = False
+) -> E | None:
+    """One entity of this business by QBO Id; None when absent or owned by another business."""
+    stmt = select(model).where(model.business_id == business_id, model.qbo_id == qbo_id)
+    rel = lines_relationship(model) if with_lines else None
+    if rel is not None:
+        stmt = stmt.options(selectinload(rel.class_attribute))
+    return (await session.execute(stmt)).scalars().one_or_none()
+
+
+async def list_entities(
+    session: AsyncSession,
+    business_id: int,
+    model: type[E],
+    *where: ColumnElement[bool],
+    order_by: Sequence[Any] = (),
+    with_lines: bool = False,
+) -> list[E]:
+    """Entities of this business matching `where`, ordered by `order_by` then by QBO Id as an integer."""
+    stmt = select(model).where(model.business_id == business_id, *where)
+    stmt = stmt.order_by(*order_by, cast(model.qbo_id, BigInteger), model.qbo_id)
+    rel = lines_relationship(model) if with_lines else None
+    if rel is not None:
+        stmt = stmt.options(selectinload(rel.class_attribute))
+    return list((await session.execute(stmt)).scalars().all())

@@ -1,0 +1,62 @@
+"""Experience: signing in and knowing who is signed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domains.core.passwords import hash_password, needs_rehash, verify_password
+from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator
+
+
+@dataclass(frozen=True, slots=True)
+class FirmMembershipView:
+    firm_id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentUser:
+    """The signed-in person, as templates and handlers see them."""
+
+    id: int
+    email: str
+    display_name: str
+    firms: tuple[FirmMembershipView, ...]
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.email
+
+    @property
+    def is_firm_member(self) -> bool:
+        return bool(self.firms)
+
+
+class SignInService:
+    """Checks credentials and loads the current user. Never says which of e-mail or password was wrong."""
+
+    def __init__(self, orchestrator: AccountsDataOrchestrator) -> None:
+        self.data_orchestrator = orchestrator
+
+    async def authenticate(self, email: str, password: str) -> CurrentUser | None:
+        email = email.strip().lower()
+        if not email or not password or len(password) > 1024:
+            return None
+        login = await self.data_orchestrator.get_login(email)
+        if not verify_password(login.password_hash if login else None, password) or login is None:
+            return None
+        if not login.is_active:
+            return None
+        rehashed = None
+        if needs_rehash(login.password_hash):
+            rehashed = hash_password(password)
+        await self.data_orchestrator.record_login(login.user_id, new_password_hash=rehashed)
+        return await self.current_user(login.user_id)
+
+    async def current_user(self, user_id: int) -> CurrentUser | None:
+        record = await self.data_orchestrator.get_user(user_id)
+        if record is None:
+            return None
+        firms = tuple(FirmMembershipView(fid, name, role) for fid, name, role in record.firm_roles)
+        return CurrentUser(record.user_id, record.email, record.display_name, firms)

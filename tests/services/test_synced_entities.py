@@ -1,0 +1,223 @@
+"""Service tests (domain synced entities): upsert, SyncToken ordering, lines, delete and business scoping.
+
+Runs on a real SQLite file in tmp_path through `Database`, so the pragmas and BEGIN IMMEDIATE are real.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from domains.ap.models import Bill, BillLine, Vendor
+from domains.ap.repository import get_bill, list_bills, list_open_bills, list_vendors
+from domains.ar.models import Payment
+from domains.ar.repository import list_payments
+from domains.bank.models import Deposit
+from domains.bank.repository import list_deposits
+from domains.core.db import Database
+from domains.core.models import Business
+from domains.models_registry import import_all_models
+from domains.qbo.mappers import deleted_id, is_deleted, map_entity
+from domains.synced import EntityRow, delete_entities, upsert_entities
+
+pytestmark = pytest.mark.anyio
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qbo"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def fixture_entity(name: str, key: str) -> dict[str, Any]:
+    obj = json.loads((FIXTURES / name).read_text(), parse_float=Decimal)[key]
+    assert isinstance(obj, dict)
+    return obj
+
+
+def bill_row(**changes: Any) -> EntityRow:
+    obj = copy.deepcopy(fixture_entity("bill.json", "Bill"))
+    obj.update(changes)
+    return map_entity("Bill", obj, home_currency="USD")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'runway.db'}")
+    metadata = import_all_models()
+    async with database.write_engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def businesses(db: Database) -> tuple[int, int]:
+    async with db.write() as session:
+        alice, bob = Business(name="Alice's Bakery"), Business(name="Bob's Bikes")
+        session.add_all([alice, bob])
+        await session.flush()
+        return alice.id, bob.id
+
+
+async def count(db: Database, model: type[Any]) -> int:
+    async with db.read() as session:
+        return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_upsert_twice_is_idempotent(db: Database, businesses: tuple[int, int]) -> None:
+    alice, _ = businesses
+    for _ in range(2):
+        async with db.write() as session:
+            written = await upsert_entities(session, alice, Bill, [bill_row()])
+        assert written == ["25"]
+    assert await count(db, Bill) == 1
+    assert await count(db, BillLine) == 2
+    async with db.read() as session:
+        bill = await get_bill(session, alice, "25", with_lines=True)
+        assert bill is not None
+        assert (bill.total_cents, bill.balance_cents, bill.sync_token, bill.vendor_qbo_id) == (
+            160267,
+            100000,
+            "2",
+            "46",
+        )
+        assert [line.amount_cents for line in bill.lines] == [140267, 20000]
+        assert [line.position for line in bill.lines] == [0, 1]
+        assert bill.raw["DocNumber"] == "NL-8812"
+        assert bill.qbo_updated_at.tzinfo is not None
+
+
+async def test_duplicates_in_one_batch_keep_the_newest(db: Database, businesses: tuple[int, int]) -> None:
+    alice, _ = businesses
+    async with db.write() as session:
+        await upsert_entities(
+            session, alice, Bill, [bill_row(SyncToken="5", Balance=1), bill_row(SyncToken="3")]
+        )
+    async with db.read() as session:
+        bill = await get_bill(session, alice, "25")
+        assert bill is not None
+        assert (bill.sync_token, bill.balance_cents) == ("5", 100)
+
+
+async def test_lower_sync_token_is_ignored(db: Database, businesses: tuple[int, int]) -> None:
+    alice, _ = businesses
+    async with db.write() as session:
+        await upsert_entities(session, alice, Bill, [bill_row(SyncToken="10", Balance=Decimal("10.00"))])
+    # "9" < "10" as integers although not as strings: an older version delivered late must not win.
+    async with db.write() as session:
+        written = await upsert_entities(
+            session, alice, Bill, [bill_row(SyncToken="9", Balance=Decimal("999.00"))]
+        )
+    assert written == []
+    async with db.read() as session:
+        bill = await get_bill(session, alice, "25", with_lines=True)
+        assert bill is not None
+        assert (bill.sync_token, bill.balance_cents, len(bill.lines)) == ("10", 1000, 2)
+
+
+async def test_newer_version_replaces_lines(db: Database, businesses: tuple[int, int]) -> None:
+    alice, _ = businesses
+    async with db.write() as session:
+        await upsert_entities(session, alice, Bill, [bill_row()])
+    new_lines = [
+        {
+            "Id": "7",
+            "Amount": Decimal("1602.67"),
+            "DetailType": "AccountBasedExpenseLineDetail",
+            "AccountBasedExpenseLineDetail": {"AccountRef": {"name": "Supplies", "value": "20"}},
+        }
+    ]
+    async with db.write() as session:
+        await upsert_entities(session, alice, Bill, [bill_row(SyncToken="3", Line=new_lines, Balance=0)])
+    async with db.read() as session:
+        bill = await get_bill(session, alice, "25", with_lines=True)
+        open_bills = await list_open_bills(session, alice)
+        assert bill is not None
+        assert [(line.line_id, line.account_name, line.amount_cents) for line in bill.lines] == [
+            ("7", "Supplies", 160267)
+        ]
+        assert open_bills == []
+    assert await count(db, BillLine) == 1
+
+
+async def test_delete_removes_entity_and_lines(db: Database, businesses: tuple[int, int]) -> None:
+    alice, bob = businesses
+    async with db.write() as session:
+        await upsert_entities(session, alice, Bill, [bill_row(), bill_row(Id="26")])
+        await upsert_entities(session, bob, Bill, [bill_row()])
+    cdc = json.loads((FIXTURES / "cdc_deleted.json").read_text(), parse_float=Decimal)
+    deleted = [
+        deleted_id(obj) for obj in cdc["CDCResponse"][0]["QueryResponse"][0]["Bill"] if is_deleted(obj)
+    ]
+    async with db.write() as session:
+        assert await delete_entities(session, alice, Bill, deleted) == 1
+        assert await delete_entities(session, alice, Bill, ["404"]) == 0
+    async with db.read() as session:
+        assert [bill.qbo_id for bill in await list_bills(session, alice)] == ["26"]
+        # Bob's bill with the same QBO Id is another business's row and stays.
+        assert await get_bill(session, bob, "25") is not None
+    assert await count(db, BillLine) == 4
+
+
+async def test_business_scoping(db: Database, businesses: tuple[int, int]) -> None:
+    alice, bob = businesses
+    async with db.write() as session:
+        await upsert_entities(session, alice, Bill, [bill_row()])
+        await upsert_entities(
+            session,
+            bob,
+            Vendor,
+            [map_entity("Vendor", fixture_entity("vendor.json", "Vendor"), home_currency="USD")],
+        )
+    async with db.read() as session:
+        assert await get_bill(session, bob, "25") is None
+        assert await list_open_bills(session, bob) == []
+        assert [b.qbo_id for b in await list_open_bills(session, alice)] == ["25"]
+        assert await list_vendors(session, alice) == []
+        assert [v.display_name for v in await list_vendors(session, bob)] == [
+            "Norton Lumber and Building Materials"
+        ]
+    # The same QBO Id in two businesses is two rows, not a conflict.
+    async with db.write() as session:
+        await upsert_entities(session, bob, Bill, [bill_row(SyncToken="0")])
+    assert await count(db, Bill) == 2
+
+
+async def test_lines_of_payments_and_deposits_round_trip(db: Database, businesses: tuple[int, int]) -> None:
+    alice, _ = businesses
+    payment = map_entity("Payment", fixture_entity("payment.json", "Payment"), home_currency="USD")
+    deposit = map_entity("Deposit", fixture_entity("deposit.json", "Deposit"), home_currency="USD")
+    async with db.write() as session:
+        await upsert_entities(session, alice, Payment, [payment])
+        await upsert_entities(session, alice, Deposit, [deposit])
+    async with db.read() as session:
+        (stored_payment,) = await list_payments(session, alice)
+        (stored_deposit,) = await list_deposits(session, alice)
+        assert [(line.linked_txn_type, line.linked_txn_id) for line in stored_payment.lines] == [
+            ("Invoice", "130"),
+            ("CreditMemo", "131"),
+        ]
+        assert [(line.linked_txn_type, line.amount_cents) for line in stored_deposit.lines] == [
+            ("Payment", 167552),
+            (None, 26958),
+        ]
+        assert stored_payment.raw["TotalAmt"] == 700
+        assert stored_payment.exchange_rate == "0.7327"
+
+
+async def test_rows_missing_columns_are_refused(db: Database, businesses: tuple[int, int]) -> None:
+    alice, _ = businesses
+    row = bill_row()
+    incomplete = EntityRow({k: v for k, v in row.values.items() if k != "balance_cents"}, row.lines)
+    async with db.write() as session:
+        with pytest.raises(ValueError, match=r"missing \['balance_cents'\]"):
+            await upsert_entities(session, alice, Bill, [incomplete])
