@@ -112,7 +112,7 @@ class Money:
         return self.cents != 0
 
     def convert(self, rate: Decimal | str, to_currency: str) -> Money:
-        """Convert at `rate` units of `to_currency` per unit of this currency, rounding half away from zero."""
+        """Convert at `rate` units of `to_currency` per unit of this one, rounding half away from zero."""
         rate_d = Decimal(rate) if not isinstance(rate, Decimal) else rate
         if not rate_d.is_finite() or rate_d <= 0:
             raise ValueError(f"exchange rate must be positive, got {rate!r}")
