@@ -31,6 +31,12 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"NOT RUN: {what} is not available on this machine (CI runs it)")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running until the session ends,
+    and no anyio test can start its own loop after that."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.path))
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
