@@ -14,12 +14,15 @@ from litestar.params import FromPath
 from domains.core.db import Database
 from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator
 from runway.services.data_orchestrators.business_list_data_orchestrator import BusinessListDataOrchestrator
+from runway.services.data_orchestrators.runway_report_data_orchestrator import RunwayReportDataOrchestrator
+from runway.services.data_orchestrators.sync_data_orchestrator import SyncDataOrchestrator
 from runway.services.experiences.business_list import (
     BusinessContext,
     BusinessListService,
     BusinessNotFoundError,
 )
 from runway.services.experiences.sign_in import CurrentUser, SignInService
+from runway.services.experiences.sync import SyncService
 
 SESSION_USER_KEY = "user_id"
 
@@ -34,6 +37,12 @@ def provide_database(state: State) -> Database:
 
 def provide_sign_in(database: NamedDependency[Database]) -> SignInService:
     return SignInService(AccountsDataOrchestrator(database))
+
+
+def provide_sync(state: State, database: NamedDependency[Database]) -> SyncService:
+    settings = state.settings
+    orchestrator = SyncDataOrchestrator(database, state.get("smart_sync"), settings.qbo_webhook_verifier)
+    return SyncService(orchestrator, RunwayReportDataOrchestrator(database))
 
 
 def provide_business_list(database: NamedDependency[Database]) -> BusinessListService:
@@ -73,6 +82,7 @@ DEPENDENCIES = {
     "database": Provide(provide_database, sync_to_thread=False),
     "sign_in": Provide(provide_sign_in, sync_to_thread=False),
     "business_list": Provide(provide_business_list, sync_to_thread=False),
+    "sync": Provide(provide_sync, sync_to_thread=False),
     "user": Provide(provide_current_user),
     "business": Provide(provide_business),
 }

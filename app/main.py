@@ -17,11 +17,13 @@ from app import template_helpers
 from app.deps import DEPENDENCIES
 from app.errors import EXCEPTION_HANDLERS
 from app.observability import configure_logging, request_id_middleware
-from app.routes import auth, health, home
+from app.qbo_runtime import QboRuntime
+from app.routes import auth, clients, connect, console, dashboard, digest, health, home, hygiene, webhooks
 from app.security import security_headers_middleware
 from app.sessions import DatabaseSessionStore, RunwaySessionConfig
 from app.settings import Settings
 from domains.core.db import Database
+from domains.qbo.smart_sync import SmartSyncService
 
 ROUTE_HANDLERS: list[Any] = [
     auth.login_page,
@@ -30,7 +32,22 @@ ROUTE_HANDLERS: list[Any] = [
     home.businesses,
     home.business_home,
     health.healthz,
+    webhooks.qbo_webhook,
+    *hygiene.ROUTES,
+    *console.ROUTES,
+    *dashboard.ROUTES,
+    *clients.ROUTES,
+    *connect.ROUTES,
+    *digest.ROUTES,
 ]
+FEATURE_DEPENDENCIES = {
+    **hygiene.DEPENDENCIES,
+    **console.DEPENDENCIES,
+    **dashboard.DEPENDENCIES,
+    **clients.DEPENDENCIES,
+    **connect.DEPENDENCIES,
+    **digest.DEPENDENCIES,
+}
 
 # Machine-to-machine endpoints that authenticate by signature, not by cookie.
 CSRF_EXEMPT = ["/webhooks/"]
@@ -49,14 +66,33 @@ def _template_engine(settings: Settings) -> JinjaTemplateEngine:
     return JinjaTemplateEngine.from_environment(env)
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Litestar:
-    """Build the application. `database` may be shared with a caller (tests, the in-process worker)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    smart_sync: SmartSyncService | None = None,
+    start_qbo: bool = True,
+) -> Litestar:
+    """Build the application.
+
+    `database` may be shared with the caller. With `start_qbo` the app starts its QBO runtime (and, in
+    sandbox mode, the built-in sandbox and the sync worker) on start-up; tests pass their own
+    `smart_sync` instead.
+    """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, json=settings.log_json)
     db = database or Database(settings.database_url)
     owns_database = database is None
+    state = State({"database": db, "settings": settings, "smart_sync": smart_sync})
+    runtime = QboRuntime(settings, db) if start_qbo and smart_sync is None else None
+
+    async def on_startup() -> None:
+        if runtime is not None:
+            state.smart_sync = await runtime.start(worker=settings.run_worker)
 
     async def on_shutdown() -> None:
+        if runtime is not None:
+            await runtime.stop()
         if owns_database:
             await db.dispose()
 
@@ -80,8 +116,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 cache_control=CacheControlHeader(max_age=31_536_000, public=True),
             ),
         ],
-        dependencies=DEPENDENCIES,
-        state=State({"database": db, "settings": settings}),
+        dependencies={**DEPENDENCIES, **FEATURE_DEPENDENCIES},
+        state=state,
         stores={"sessions": DatabaseSessionStore(db)},
         middleware=[session_config.middleware],
         csrf_config=CSRFConfig(
@@ -96,6 +132,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=None,
         logging_config=None,
+        on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         debug=settings.debug,
     )

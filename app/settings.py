@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -71,8 +72,31 @@ class Settings:
     session_max_age_seconds: int = 14 * 24 * 3600
     log_level: str = "INFO"
     log_json: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    qbo_base_url: str | None = None
+    qbo_client_id: str | None = None
+    qbo_client_secret: str | None = None
+    qbo_environment: str = "production"
+    qbo_redirect_uri: str | None = None
+    qbo_webhook_verifier: str = ""
+    sandbox_port: int = 8001
+    run_worker: bool = True
+    sync_interval_minutes: int = 15
     templates_dir: Path = field(default=REPO_ROOT / "templates")
     static_dir: Path = field(default=REPO_ROOT / "static")
+
+    @property
+    def sandbox_mode(self) -> bool:
+        """No Intuit credentials: the built-in QBO sandbox stands in for QuickBooks."""
+        return not self.qbo_client_id
+
+    @property
+    def sandbox_db_path(self) -> Path:
+        return self.data_dir / "qbo-sandbox.db"
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.qbo_redirect_uri or f"{self.public_url.rstrip('/')}/connect/qbo/callback"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -92,7 +116,31 @@ class Settings:
         log_level = (env.get("RUNWAY_LOG_LEVEL") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError(f"RUNWAY_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+        client_id = env.get("RUNWAY_QBO_CLIENT_ID") or None
+        client_secret = env.get("RUNWAY_QBO_CLIENT_SECRET") or None
+        if bool(client_id) != bool(client_secret):
+            raise SettingsError("set both RUNWAY_QBO_CLIENT_ID and RUNWAY_QBO_CLIENT_SECRET, or neither")
+        environment = (env.get("RUNWAY_QBO_ENVIRONMENT") or "production").lower()
+        if environment not in {"production", "sandbox"}:
+            raise SettingsError(f"RUNWAY_QBO_ENVIRONMENT must be production or sandbox, got {environment!r}")
+        public_url = (env.get("RUNWAY_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+        if not public_url.startswith(("http://", "https://")):
+            raise SettingsError(f"RUNWAY_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
+        # In sandbox mode the sandbox signs its webhooks with a key derived from the app secret.
+        verifier = env.get("RUNWAY_QBO_WEBHOOK_VERIFIER") or (
+            "" if client_id else hashlib.sha256(f"runway-sandbox-webhooks:{secret_key}".encode()).hexdigest()
+        )
         return cls(
+            public_url=public_url,
+            qbo_base_url=(env.get("RUNWAY_QBO_BASE_URL") or "").rstrip("/") or None,
+            qbo_client_id=client_id,
+            qbo_client_secret=client_secret,
+            qbo_environment=environment,
+            qbo_redirect_uri=env.get("RUNWAY_QBO_REDIRECT_URI") or None,
+            qbo_webhook_verifier=verifier,
+            sandbox_port=_env_int(env, "RUNWAY_SANDBOX_PORT", 8001, minimum=0),
+            run_worker=_env_bool(env, "RUNWAY_WORKER", True),
+            sync_interval_minutes=_env_int(env, "RUNWAY_SYNC_INTERVAL_MINUTES", 15, minimum=1),
             data_dir=data_dir,
             database_url=database_url,
             secret_key=secret_key,

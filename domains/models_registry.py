@@ -13,6 +13,10 @@ def import_all_models() -> MetaData:
     import domains.ap.models
     import domains.ar.models
     import domains.bank.models
-    import domains.core.models  # noqa: F401
+    import domains.core.models
+    import domains.decisions.models
+    import domains.hygiene.models
+    import domains.qbo.models
+    import domains.summaries.models  # noqa: F401
 
     return Base.metadata

@@ -15,8 +15,12 @@ from app.main import create_app
 from app.settings import Settings
 from domains.core.db import Database
 from domains.core.migrations import upgrade
+from domains.qbo.config import QboConfig
+from domains.qbo.crypto import TokenCipher
+from domains.qbo.sandbox import SandboxConfig, create_sandbox_app, sandbox_of
 from tests.support import in_fresh_thread
 from tests.support.postgres import PostgresCluster, start_cluster
+from tests.support.qbo import SANDBOX_URL, TOKEN_SECRET, WEBHOOK_VERIFIER, FakeClock, QboHarness, Traffic
 
 CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -116,6 +120,39 @@ def make_settings(data_dir: Path, database_url: str) -> Settings:
 @pytest.fixture
 async def client(sqlite_database: Database, tmp_path: Path) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
     """An HTTP client for the app on a fresh SQLite file (HTTP behaviour does not depend on the backend)."""
-    app = create_app(make_settings(tmp_path, sqlite_database.url), database=sqlite_database)
+    app = create_app(make_settings(tmp_path, sqlite_database.url), database=sqlite_database, start_qbo=False)
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def qbo(database: Database, fake_clock: FakeClock) -> AsyncIterator[QboHarness]:
+    """SmartSync against an in-memory QBO sandbox, on SQLite and on PostgreSQL."""
+    async for harness in _qbo_harness(database, fake_clock):
+        yield harness
+
+
+@pytest.fixture
+async def qbo_sqlite(sqlite_database: Database, fake_clock: FakeClock) -> AsyncIterator[QboHarness]:
+    """The same harness on SQLite only, for the fault-injection tests."""
+    async for harness in _qbo_harness(sqlite_database, fake_clock):
+        yield harness
+
+
+async def _qbo_harness(database: Database, clock: FakeClock) -> AsyncIterator[QboHarness]:
+    sandbox_app = create_sandbox_app(
+        SandboxConfig(database_url="sqlite+aiosqlite:///:memory:", clock=clock.now, monotonic=clock.monotonic)
+    )
+    traffic = Traffic()
+    async with AsyncTestClient(app=sandbox_app, base_url=SANDBOX_URL) as http:
+        http.event_hooks["request"].append(traffic.on_request)
+        http.event_hooks["response"].append(traffic.on_response)
+        config = QboConfig.local_sandbox(SANDBOX_URL, f"{SANDBOX_URL}/callback", WEBHOOK_VERIFIER)
+        yield QboHarness(
+            database, sandbox_of(sandbox_app), http, clock, traffic, config, TokenCipher(TOKEN_SECRET)
+        )

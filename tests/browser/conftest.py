@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -71,8 +72,46 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: floa
     raise RuntimeError("runway serve did not become healthy in time")
 
 
+def server_env(data_dir: Path, port: int) -> dict[str, str]:
+    """A Runway process on its own data directory; its QBO sandbox on a free port."""
+    return {
+        **os.environ,
+        "RUNWAY_DATA_DIR": str(data_dir),
+        "RUNWAY_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'runway.db'}",
+        "RUNWAY_SECRET_KEY": TEST_SECRET,
+        "RUNWAY_LOG_LEVEL": "WARNING",
+        "RUNWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "RUNWAY_SANDBOX_PORT": "0",
+    }
+
+
+@contextlib.contextmanager
+def running_server(data_dir: Path, log_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=server_env(data_dir, port),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
 @pytest.fixture
 def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
+    """`runway serve` on a fresh database holding the test personas (no QBO data)."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     shutil.copyfile(sqlite_template, data_dir / "runway.db")
@@ -86,33 +125,42 @@ def live_server(sqlite_template: Path, tmp_path: Path) -> Iterator[LiveServer]:
             await database.dispose()
 
     world = in_fresh_thread(asyncio.run, seed())
-    port = free_port()
-    env = {
-        **os.environ,
-        "RUNWAY_DATA_DIR": str(data_dir),
-        "RUNWAY_DATABASE_URL": database_url,
-        "RUNWAY_SECRET_KEY": TEST_SECRET,
-        "RUNWAY_LOG_LEVEL": "WARNING",
-    }
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
+    with running_server(data_dir, tmp_path / "server.log") as (url, process):
         yield LiveServer(url, world, data_dir, database_url, process)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+
+
+@pytest.fixture(scope="session")
+def demo_data_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory after `runway migrate` and `runway demo`: the demo logins and five synced
+    demo companies in the built-in sandbox. Built once per session; tests get copies."""
+    data_dir = tmp_path_factory.mktemp("demo-template")
+    env = server_env(data_dir, free_port())
+    for command in (["migrate"], ["demo"]):
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", *command],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return data_dir
+
+
+@dataclass
+class DemoServer:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+
+@pytest.fixture
+def demo_server(demo_data_template: Path, tmp_path: Path) -> Iterator[DemoServer]:
+    """`runway serve` on a copy of the demo data (log in as DEMO logins; see account_admin)."""
+    data_dir = tmp_path / "demo-data"
+    shutil.copytree(demo_data_template, data_dir)
+    with running_server(data_dir, tmp_path / "server.log") as (url, process):
+        yield DemoServer(url, data_dir, process)
 
 
 @pytest.fixture

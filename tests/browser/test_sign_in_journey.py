@@ -70,3 +70,15 @@ def test_a_wrong_password_shows_a_clear_message(page: Page, live_server, console
     expect(page.locator("#login-error")).to_contain_text("do not match an account")
     expect(page.get_by_label("E-mail")).to_have_value("alice@acme.test")
     assert [e for e in console_errors if "400" not in e] == []
+
+
+def test_the_demo_advisor_sees_the_four_synced_demo_clients(page: Page, demo_server, console_errors):
+    page.goto(f"{demo_server.url}/login")
+    page.keyboard.type("advisor@demo.runway.example")
+    page.keyboard.press("Tab")
+    page.keyboard.type("runway-demo")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Your businesses")).to_be_visible()
+    expect(page.locator("[data-business-id]")).to_have_count(4)
+    expect(page.locator("#business-list")).to_contain_text("Brightside Landscaping")
+    assert console_errors == []

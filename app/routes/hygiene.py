@@ -1,0 +1,10 @@
+"""Web layer: the Hygiene Tray screens (routes are added by the feature's work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.di import Provide
+
+ROUTES: list[Any] = []
+DEPENDENCIES: dict[str, Provide] = {}

@@ -1,0 +1,1 @@
+"""Domain (decisions): the decision queue, its decisions and finalize batches."""

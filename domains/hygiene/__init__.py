@@ -1,0 +1,1 @@
+"""Domain (hygiene): triage state of data-quality issues — dismissals, snoozes, resolutions."""

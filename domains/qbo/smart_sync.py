@@ -1,0 +1,777 @@
+"""Domain (QBO): SmartSyncService — the only code that talks to QuickBooks.
+
+It owns tokens (through TokenProvider), per-realm rate limits, retries with backoff and jitter, full sync by
+query paging, incremental sync by CDC with per-entity cursors, quarantine of malformed entities, sync-run
+records with leases (a crash resumes from the last committed page), and every write with SyncToken and
+requestid. Orchestrators call it; experiences never do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import random
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+from sqlalchemy import Table, select, update
+
+from domains.core import repository as core
+from domains.core.db import Database
+from domains.core.models import Business
+from domains.qbo import repository as repo
+from domains.qbo.client import QboClient
+from domains.qbo.clock import Clock, SystemClock
+from domains.qbo.config import QboConfig
+from domains.qbo.crypto import TokenCipher
+from domains.qbo.errors import (
+    QboAuthenticationError,
+    QboError,
+    QboServerError,
+    QboStaleObjectError,
+    QboThrottledError,
+    QboTransportError,
+)
+from domains.qbo.mappers import MAPPERS, MappingError, is_deleted, map_company_info, map_preferences
+from domains.qbo.models import SyncRun
+from domains.qbo.throttle import RealmThrottle
+from domains.qbo.tokens import Credentials, TokenProvider
+from domains.synced import EntityRow, SyncedEntity, delete_entities, get_entity, json_safe, upsert_entities
+
+log = structlog.get_logger("runway.qbo.sync")
+T = TypeVar("T")
+
+# Parents before children, so a page of bills finds its vendors already there.
+SYNC_ENTITIES: tuple[str, ...] = (
+    "Account",
+    "Term",
+    "Vendor",
+    "Customer",
+    "Bill",
+    "BillPayment",
+    "Invoice",
+    "Payment",
+    "Purchase",
+    "Deposit",
+    "SalesReceipt",
+    "VendorCredit",
+    "CreditMemo",
+)
+# Name lists hide inactive records unless the query asks for them.
+NAME_LISTS = frozenset({"Account", "Term", "Vendor", "Customer"})
+PAGE_SIZE = 1000
+CDC_LOOKBACK_LIMIT = dt.timedelta(days=29)
+CDC_MAX_OBJECTS = 1000
+# CDC windows overlap the last one a little: QBO's clock and ours differ, and re-applying is harmless.
+CDC_OVERLAP = dt.timedelta(minutes=5)
+LEASE = dt.timedelta(seconds=120)
+MAX_ATTEMPTS = 8
+MAX_BACKOFF_SECONDS = 30.0
+# Pages of one entity requested ahead of the one being committed.
+PREFETCH_PAGES = 4
+
+
+class SyncLeaseLostError(Exception):
+    """Another worker took this run over (our lease expired); stop without touching it further."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictError(Exception):
+    """QBO refused a write because the object changed (5010); `current` is QBO's object now."""
+
+    entity: str
+    qbo_id: str
+    current: dict[str, Any]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.qbo_id} was changed in QuickBooks by someone else"
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    entity: str
+    qbo_id: str
+    sync_token: str
+    obj: dict[str, Any]
+    request_id: str
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    run_id: int
+    status: str
+    kind: str
+    rows_written: int
+    quarantined: int
+    error: str | None
+
+
+ProgressCallback = Callable[[str, int, int], Awaitable[None] | None]
+# Told about every finished run (succeeded or failed): (business_id, outcome).
+RunListener = Callable[[int, "SyncOutcome"], Awaitable[None]]
+
+
+def new_request_id() -> str:
+    """A QBO requestid: unique per company, at most 50 characters."""
+    return uuid.uuid4().hex
+
+
+def _parse_qbo_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _qbo_timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+class SmartSyncService:
+    """Sync and write-back for every business, over one shared httpx client.
+
+    Holds no business state: progress, cursors, leases, pending writes and tokens live in the database,
+    so any process (web app, worker, CLI) can pick up where another stopped.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        config: QboConfig,
+        cipher: TokenCipher,
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
+        worker_id: str | None = None,
+        throttle: RealmThrottle | None = None,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._owns_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        self.client = QboClient(config.base_url, http=self.http)
+        self.tokens = TokenProvider(db, cipher, config.oauth, self.http, self.clock)
+        self.throttle = throttle or RealmThrottle(self.clock)
+        self.worker_id = worker_id or f"sync-{uuid.uuid4().hex[:12]}"
+        self._run_listeners: list[RunListener] = []
+        self._random = random.Random()
+
+    def add_run_listener(self, listener: RunListener) -> None:
+        """Call `listener` after each run this service finishes (e.g. to refresh summaries)."""
+        self._run_listeners.append(listener)
+
+    async def _notify(self, business_id: int, outcome: SyncOutcome) -> SyncOutcome:
+        for listener in self._run_listeners:
+            try:
+                await listener(business_id, outcome)
+            except Exception as exc:  # a listener's failure must not turn a finished sync into a failed one
+                log.exception("sync run listener failed", error=str(exc))
+        return outcome
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self.http.aclose()
+
+    # --- calling QBO -----------------------------------------------------------------------------
+
+    async def _call(self, business_id: int, operation: Callable[[Credentials], Awaitable[T]]) -> T:
+        """One logical QBO call with throttling, token refresh and retries.
+
+        Safe to retry: every read, and every write (each carries its requestid, so QBO replays it).
+        """
+        refreshed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            creds = await self.tokens.credentials(business_id, force_refresh=refreshed and attempt == 2)
+            await self.throttle.acquire(creds.realm_id)
+            try:
+                return await operation(creds)
+            except QboAuthenticationError:
+                if refreshed:
+                    raise
+                refreshed = True
+                await self.tokens.credentials(business_id, force_refresh=True)
+                continue
+            except QboThrottledError as exc:
+                retry_after = exc.extra.get("retry_after")
+                self.throttle.throttled(
+                    creds.realm_id, retry_after if isinstance(retry_after, float) else None
+                )
+                log.warning("qbo throttled; pausing realm", business_id=business_id, attempt=attempt)
+                if attempt >= MAX_ATTEMPTS:
+                    raise
+            except (QboServerError, QboTransportError) as exc:
+                if attempt >= MAX_ATTEMPTS:
+                    raise
+                delay = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** (attempt - 1)) * (0.5 + self._random.random() / 2)
+                log.warning(
+                    "qbo call failed; retrying",
+                    business_id=business_id,
+                    attempt=attempt,
+                    error=str(exc),
+                    delay_s=round(delay, 2),
+                )
+                await self.clock.sleep(delay)
+
+    # --- sync runs -------------------------------------------------------------------------------
+
+    async def request_sync(self, business_id: int, *, full: bool = False, trigger: str = "manual") -> int:
+        """Queue a sync (or join the one already queued or running). Returns the run id."""
+        async with self.db.write() as session:
+            cursors = await repo.get_cursors(session, business_id)
+            kind = "full" if full or not cursors else "incremental"
+            run, created = await repo.request_run(session, business_id, kind=kind, trigger=trigger)
+            if created:
+                run.entities_total = len(SYNC_ENTITIES)
+            return run.id
+
+    async def sync_now(
+        self,
+        business_id: int,
+        *,
+        full: bool = False,
+        trigger: str = "manual",
+        on_progress: ProgressCallback | None = None,
+    ) -> SyncOutcome:
+        """Queue and run a sync in this process, waiting for it (the CLI, first connection, tests)."""
+        run_id = await self.request_sync(business_id, full=full, trigger=trigger)
+        return await self.execute(run_id, on_progress=on_progress)
+
+    async def run_due(self, *, limit: int = 10) -> list[SyncOutcome]:
+        """Claim and run every sync run that is due (pending, or abandoned by a dead worker)."""
+        async with self.db.read() as session:
+            run_ids = await repo.claimable_run_ids(session, now=self.clock.now(), limit=limit)
+        outcomes = []
+        for run_id in run_ids:
+            outcome = await self.execute(run_id)
+            if outcome.status != "skipped":
+                outcomes.append(outcome)
+        return outcomes
+
+    async def execute(self, run_id: int, *, on_progress: ProgressCallback | None = None) -> SyncOutcome:
+        """Claim a run and carry it out. A run already claimed by a live worker is left alone."""
+        async with self.db.write() as session:
+            claimed = await repo.claim_run(
+                session, run_id, worker=self.worker_id, lease=LEASE, now=self.clock.now()
+            )
+        async with self.db.read() as session:
+            run = await session.get(SyncRun, run_id)
+            assert run is not None
+            business_id, kind, progress = run.business_id, run.kind, dict(run.progress or {})
+            started_at = run.started_at or self.clock.now()
+            counters = {"rows_written": run.rows_written, "quarantined": run.quarantined}
+        if not claimed:
+            return SyncOutcome(run_id, "skipped", kind, 0, 0, None)
+        structlog.contextvars.bind_contextvars(business_id=business_id, sync_run_id=run_id)
+        log.info("sync started", kind=kind)
+        try:
+            await self._refresh_company(business_id)
+            if kind == "incremental":
+                fell_back = await self._incremental(run_id, business_id, progress, counters, on_progress)
+                if fell_back:
+                    kind = "full"
+                    progress = {}
+                    async with self.db.write() as session:
+                        await session.execute(
+                            update(SyncRun).where(SyncRun.id == run_id).values(kind="full", progress={})
+                        )
+            if kind == "full":
+                await self._full(run_id, business_id, progress, counters, started_at, on_progress)
+        except SyncLeaseLostError:
+            log.warning("sync lease lost; another worker continues")
+            return SyncOutcome(
+                run_id, "skipped", kind, counters["rows_written"], counters["quarantined"], None
+            )
+        except Exception as exc:  # every failure is recorded on the run; the next run starts clean
+            message = str(exc) or type(exc).__name__
+            log.warning("sync failed", error=message)
+            async with self.db.write() as session:
+                await repo.finish_run(
+                    session,
+                    run_id,
+                    worker=self.worker_id,
+                    status="failed",
+                    error=message[:2000],
+                    now=self.clock.now(),
+                )
+            failed = SyncOutcome(
+                run_id, "failed", kind, counters["rows_written"], counters["quarantined"], message
+            )
+            return await self._notify(business_id, failed)
+        async with self.db.write() as session:
+            await repo.finish_run(
+                session, run_id, worker=self.worker_id, status="succeeded", now=self.clock.now()
+            )
+        log.info(
+            "sync finished", kind=kind, rows=counters["rows_written"], quarantined=counters["quarantined"]
+        )
+        succeeded = SyncOutcome(
+            run_id, "succeeded", kind, counters["rows_written"], counters["quarantined"], None
+        )
+        return await self._notify(business_id, succeeded)
+
+    async def _refresh_company(self, business_id: int) -> None:
+        """Home currency (and time zone, when QBO says) from Preferences and CompanyInfo."""
+        preferences = await self._call(
+            business_id, lambda c: self.client.preferences(c.realm_id, c.access_token)
+        )
+        company = await self._call(
+            business_id, lambda c: self.client.company_info(c.realm_id, c.access_token)
+        )
+        prefs = map_preferences(preferences)
+        map_company_info(company)  # validates the envelope; the name in Runway stays the user's
+        async with self.db.write() as session:
+            business = await session.get(Business, business_id)
+            if business is not None:
+                if prefs.home_currency:
+                    business.home_currency = prefs.home_currency
+                if prefs.timezone:
+                    business.timezone = prefs.timezone
+
+    async def _home_currency(self, business_id: int) -> str:
+        async with self.db.read() as session:
+            business = await session.get(Business, business_id)
+            return business.home_currency if business else "USD"
+
+    async def _checkpoint(
+        self, session: Any, run_id: int, progress: dict[str, Any], counters: dict[str, int]
+    ) -> None:
+        entities_done = sum(1 for v in progress.get("entities", {}).values() if v.get("done"))
+        ok = await repo.renew_lease(
+            session,
+            run_id,
+            worker=self.worker_id,
+            lease=LEASE,
+            progress=progress,
+            now=self.clock.now(),
+            entities_done=entities_done,
+            rows_written=counters["rows_written"],
+            quarantined=counters["quarantined"],
+        )
+        if not ok:
+            raise SyncLeaseLostError(run_id)
+
+    async def _apply(
+        self,
+        session: Any,
+        business_id: int,
+        run_id: int | None,
+        entity: str,
+        objects: Sequence[Mapping[str, Any]],
+        home_currency: str,
+        counters: dict[str, int],
+    ) -> list[str]:
+        """Upsert what maps, delete what QBO deleted, quarantine the rest. Returns every Id seen."""
+        mapper = MAPPERS[entity]
+        rows: list[EntityRow] = []
+        deleted: list[str] = []
+        seen: list[str] = []
+        for obj in objects:
+            qbo_id = str(obj.get("Id", "")) if isinstance(obj, Mapping) else ""
+            if qbo_id:
+                seen.append(qbo_id)
+            if isinstance(obj, Mapping) and is_deleted(obj):
+                if qbo_id:
+                    deleted.append(qbo_id)
+                continue
+            try:
+                rows.append(mapper(obj, home_currency=home_currency))
+            except MappingError as exc:
+                counters["quarantined"] += 1
+                await repo.quarantine(
+                    session,
+                    business_id,
+                    entity=entity,
+                    qbo_id=qbo_id or "?",
+                    reason=str(exc),
+                    raw=obj,
+                    run_id=run_id,
+                )
+        if rows:
+            written = await upsert_entities(session, business_id, mapper.model, rows)
+            counters["rows_written"] += len(written)
+            await repo.release_quarantine(session, business_id, entity, [r.qbo_id for r in rows])
+        if deleted:
+            await delete_entities(session, business_id, mapper.model, deleted)
+            await repo.release_quarantine(session, business_id, entity, deleted)
+        return seen
+
+    async def _fetch_page(self, business_id: int, entity: str, position: int) -> list[dict[str, Any]]:
+        statement = _page_query(entity, position)
+
+        async def fetch(c: Credentials) -> dict[str, Any]:
+            return await self.client.query(c.realm_id, c.access_token, statement)
+
+        page = await self._call(business_id, fetch)
+        items = page.get(entity)
+        return [o for o in items if isinstance(o, dict)] if isinstance(items, list) else []
+
+    async def _full(
+        self,
+        run_id: int,
+        business_id: int,
+        progress: dict[str, Any],
+        counters: dict[str, int],
+        started_at: dt.datetime,
+        on_progress: ProgressCallback | None,
+    ) -> None:
+        """Page every entity; pages are fetched ahead but committed strictly in order.
+
+        Fetching ahead hides QBO's per-request latency (the throttle still spaces the requests); committing
+        in order keeps `next_position` exact, so a crash resumes at the first page not committed.
+        """
+        home_currency = await self._home_currency(business_id)
+        entities = progress.setdefault("entities", {})
+        for index, entity in enumerate(SYNC_ENTITIES):
+            state = entities.setdefault(entity, {"next_position": 1, "fetched": 0, "done": False})
+            in_flight: deque[tuple[int, asyncio.Task[list[dict[str, Any]]]]] = deque()
+            full_pages = 0
+            try:
+                while not state["done"]:
+                    if not in_flight:
+                        position = int(state["next_position"])
+                        in_flight.append(
+                            (position, asyncio.create_task(self._fetch_page(business_id, entity, position)))
+                        )
+                    position, task = in_flight.popleft()
+                    objects = await task
+                    if len(objects) == PAGE_SIZE:
+                        # Each full page makes another likely; widen the window one page at a time.
+                        full_pages += 1
+                        next_position = (in_flight[-1][0] if in_flight else position) + PAGE_SIZE
+                        while len(in_flight) < min(PREFETCH_PAGES, full_pages):
+                            in_flight.append(
+                                (
+                                    next_position,
+                                    asyncio.create_task(self._fetch_page(business_id, entity, next_position)),
+                                )
+                            )
+                            next_position += PAGE_SIZE
+                    async with self.db.write() as session:
+                        seen = await self._apply(
+                            session, business_id, run_id, entity, objects, home_currency, counters
+                        )
+                        model = MAPPERS[entity].model
+                        await _touch(session, business_id, model, seen, self.clock.now())
+                        state["next_position"] = position + len(objects)
+                        state["fetched"] = int(state["fetched"]) + len(objects)
+                        if len(objects) < PAGE_SIZE:
+                            state["done"] = True
+                            # Rows QBO stopped returning were deleted there; this run touched all it saw.
+                            await _sweep(session, business_id, model, started_at)
+                            await repo.set_cursor(session, business_id, entity, started_at - CDC_OVERLAP)
+                        await self._checkpoint(session, run_id, progress, counters)
+                    await _report(
+                        on_progress, entity, index + (1 if state["done"] else 0), len(SYNC_ENTITIES)
+                    )
+            finally:
+                for _position, task in in_flight:
+                    task.cancel()
+                for _position, task in in_flight:
+                    with contextlib.suppress(BaseException):
+                        await task
+
+    async def _incremental(
+        self,
+        run_id: int,
+        business_id: int,
+        progress: dict[str, Any],
+        counters: dict[str, int],
+        on_progress: ProgressCallback | None,
+    ) -> bool:
+        """CDC since the oldest cursor. Returns True when a full sync is needed instead."""
+        async with self.db.read() as session:
+            cursors = await repo.get_cursors(session, business_id)
+        now = self.clock.now()
+        if any(entity not in cursors for entity in SYNC_ENTITIES):
+            return True
+        since = min(cursors[e] for e in SYNC_ENTITIES)
+        if now - since > CDC_LOOKBACK_LIMIT:
+            log.info("cdc cursor older than QBO keeps; falling back to a full sync", since=since.isoformat())
+            return True
+        changed, server_time = await self._call(
+            business_id,
+            lambda c: self.client.cdc(c.realm_id, c.access_token, list(SYNC_ENTITIES), _qbo_timestamp(since)),
+        )
+        if sum(len(v) for v in changed.values()) >= CDC_MAX_OBJECTS:
+            log.info("cdc window holds QBO's maximum; falling back to a full sync")
+            return True
+        new_cursor = (_parse_qbo_time(server_time) or now) - CDC_OVERLAP
+        home_currency = await self._home_currency(business_id)
+        entities = progress.setdefault("entities", {})
+        for index, entity in enumerate(SYNC_ENTITIES):
+            async with self.db.write() as session:
+                await self._apply(
+                    session, business_id, run_id, entity, changed.get(entity, []), home_currency, counters
+                )
+                await repo.set_cursor(session, business_id, entity, max(new_cursor, cursors[entity]))
+                entities[entity] = {"fetched": len(changed.get(entity, [])), "done": True}
+                await self._checkpoint(session, run_id, progress, counters)
+            await _report(on_progress, entity, index + 1, len(SYNC_ENTITIES))
+        return False
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    async def _write(
+        self,
+        business_id: int,
+        *,
+        entity: str,
+        operation: str,
+        target_qbo_id: str | None,
+        payload: dict[str, Any],
+        request_id: str | None,
+        user_id: int | None,
+        audit_action: str,
+        send: Callable[[Credentials, str], Awaitable[dict[str, Any]]],
+    ) -> WriteResult:
+        """Persist the intent with its requestid, call QBO (retries replay), store the result, audit it."""
+        request_id = request_id or new_request_id()
+        async with self.db.write() as session:
+            write = await repo.record_write(
+                session,
+                business_id,
+                request_id=request_id,
+                entity=entity,
+                operation=operation,
+                target_qbo_id=target_qbo_id,
+                payload=payload,
+                user_id=user_id,
+            )
+            if write.status == "succeeded" and write.response is not None:
+                obj = dict(write.response)
+                return WriteResult(
+                    entity,
+                    str(obj.get("Id", write.result_qbo_id or "")),
+                    str(obj.get("SyncToken", "")),
+                    obj,
+                    request_id,
+                    replayed=True,
+                )
+            before_row = await _local(session, business_id, entity, target_qbo_id)
+        try:
+            obj = await self._call(business_id, lambda c: send(c, request_id))
+        except QboStaleObjectError as exc:
+            assert target_qbo_id is not None
+            current = await self._call(
+                business_id, lambda c: self.client.read(c.realm_id, c.access_token, entity, target_qbo_id)
+            )
+            async with self.db.write() as session:
+                await self._store_objects(session, business_id, entity, [current])
+                await repo.complete_write(
+                    session, business_id, request_id, status="conflict", response=current, error=str(exc)
+                )
+            raise ConflictError(entity, target_qbo_id, current) from exc
+        except QboError as exc:
+            async with self.db.write() as session:
+                await repo.complete_write(
+                    session, business_id, request_id, status="failed", error=str(exc)[:2000]
+                )
+            raise
+        qbo_id = str(obj.get("Id", target_qbo_id or ""))
+        async with self.db.write() as session:
+            if operation == "delete":
+                await delete_entities(session, business_id, MAPPERS[entity].model, [qbo_id])
+            else:
+                await self._store_objects(session, business_id, entity, [obj])
+            await repo.complete_write(
+                session, business_id, request_id, status="succeeded", result_qbo_id=qbo_id, response=obj
+            )
+            await core.add_audit_entry(
+                session,
+                action=audit_action,
+                business_id=business_id,
+                user_id=user_id,
+                entity_type=entity,
+                entity_id=qbo_id,
+                before=_audit_view(before_row, payload),
+                after=_audit_view(obj, payload),
+                request_id=request_id,
+            )
+        return WriteResult(entity, qbo_id, str(obj.get("SyncToken", "")), obj, request_id)
+
+    async def _store_objects(
+        self, session: Any, business_id: int, entity: str, objects: list[dict[str, Any]]
+    ) -> None:
+        if entity not in MAPPERS:
+            return
+        business = await session.get(Business, business_id)
+        home_currency = business.home_currency if business is not None else "USD"
+        await self._apply(
+            session, business_id, None, entity, objects, home_currency, {"rows_written": 0, "quarantined": 0}
+        )
+
+    async def update_entity(
+        self,
+        business_id: int,
+        entity: str,
+        qbo_id: str,
+        changes: Mapping[str, Any],
+        *,
+        sync_token: str,
+        user_id: int | None,
+        request_id: str | None = None,
+        audit_action: str | None = None,
+    ) -> WriteResult:
+        """Sparse update of `changes` (plus Id and SyncToken); a stale SyncToken raises ConflictError."""
+        payload = {"Id": qbo_id, "SyncToken": sync_token, "sparse": True, **changes}
+        return await self._write(
+            business_id,
+            entity=entity,
+            operation="update",
+            target_qbo_id=qbo_id,
+            payload=payload,
+            request_id=request_id,
+            user_id=user_id,
+            audit_action=audit_action or f"qbo.{entity.lower()}.update",
+            send=lambda c, rid: self.client.write(
+                c.realm_id, c.access_token, entity, payload, request_id=rid
+            ),
+        )
+
+    async def create_entity(
+        self,
+        business_id: int,
+        entity: str,
+        payload: Mapping[str, Any],
+        *,
+        request_id: str,
+        user_id: int | None,
+        audit_action: str | None = None,
+    ) -> WriteResult:
+        """Create with a requestid that the caller persisted first: a retry never makes a second object."""
+        body = dict(payload)
+        return await self._write(
+            business_id,
+            entity=entity,
+            operation="create",
+            target_qbo_id=None,
+            payload=body,
+            request_id=request_id,
+            user_id=user_id,
+            audit_action=audit_action or f"qbo.{entity.lower()}.create",
+            send=lambda c, rid: self.client.write(c.realm_id, c.access_token, entity, body, request_id=rid),
+        )
+
+    async def delete_entity(
+        self,
+        business_id: int,
+        entity: str,
+        qbo_id: str,
+        *,
+        sync_token: str,
+        user_id: int | None,
+        request_id: str | None = None,
+    ) -> WriteResult:
+        payload = {"Id": qbo_id, "SyncToken": sync_token}
+        return await self._write(
+            business_id,
+            entity=entity,
+            operation="delete",
+            target_qbo_id=qbo_id,
+            payload=payload,
+            request_id=request_id,
+            user_id=user_id,
+            audit_action=f"qbo.{entity.lower()}.delete",
+            send=lambda c, rid: self.client.write(
+                c.realm_id, c.access_token, entity, payload, request_id=rid, operation="delete"
+            ),
+        )
+
+    async def send_invoice(
+        self,
+        business_id: int,
+        invoice_id: str,
+        *,
+        user_id: int | None,
+        request_id: str | None = None,
+        send_to: str | None = None,
+    ) -> WriteResult:
+        """QBO emails the invoice (to its BillEmail, or `send_to`)."""
+        return await self._write(
+            business_id,
+            entity="Invoice",
+            operation="send",
+            target_qbo_id=invoice_id,
+            payload={"Id": invoice_id, "sendTo": send_to},
+            request_id=request_id,
+            user_id=user_id,
+            audit_action="qbo.invoice.send",
+            send=lambda c, rid: self.client.send_invoice(
+                c.realm_id, c.access_token, invoice_id, request_id=rid, send_to=send_to
+            ),
+        )
+
+    async def read_entity(self, business_id: int, entity: str, qbo_id: str) -> dict[str, Any]:
+        """QBO's current version of one object (not stored; callers decide)."""
+        return await self._call(
+            business_id, lambda c: self.client.read(c.realm_id, c.access_token, entity, qbo_id)
+        )
+
+
+def _page_query(entity: str, position: int) -> str:
+    """One page of a full pull, in a stable order. `entity` comes from SYNC_ENTITIES, never from input."""
+    if entity not in MAPPERS:
+        raise ValueError(f"not a synced entity: {entity!r}")
+    where = " WHERE Active IN (true, false)" if entity in NAME_LISTS else ""
+    return f"SELECT * FROM {entity}{where} ORDERBY Id STARTPOSITION {int(position)} MAXRESULTS {PAGE_SIZE}"  # noqa: S608
+
+
+async def _report(callback: ProgressCallback | None, entity: str, done: int, total: int) -> None:
+    if callback is None:
+        return
+    result = callback(entity, done, total)
+    if result is not None:
+        await result
+
+
+async def _touch(
+    session: Any, business_id: int, model: type[SyncedEntity], qbo_ids: list[str], now: dt.datetime
+) -> None:
+    table = model.__table__
+    assert isinstance(table, Table)
+    for start in range(0, len(qbo_ids), 500):
+        chunk = qbo_ids[start : start + 500]
+        await session.execute(
+            update(table)
+            .where(table.c.business_id == business_id, table.c.qbo_id.in_(chunk))
+            .values(synced_at=now)
+        )
+
+
+async def _sweep(session: Any, business_id: int, model: type[SyncedEntity], started_at: dt.datetime) -> None:
+    table = model.__table__
+    assert isinstance(table, Table)
+    stale = await session.scalars(
+        select(table.c.qbo_id).where(table.c.business_id == business_id, table.c.synced_at < started_at)
+    )
+    ids = list(stale)
+    if ids:
+        await delete_entities(session, business_id, model, ids)
+
+
+async def _local(session: Any, business_id: int, entity: str, qbo_id: str | None) -> dict[str, Any] | None:
+    if qbo_id is None or entity not in MAPPERS:
+        return None
+    row = await get_entity(session, business_id, MAPPERS[entity].model, qbo_id)
+    return dict(row.raw) if row is not None else None
+
+
+def _audit_view(obj: Mapping[str, Any] | None, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fields a write touched, as they were or became (the whole object for creates)."""
+    if obj is None:
+        return None
+    keys = [k for k in payload if k not in {"sparse"}] or list(obj)
+    return {k: json_safe(obj.get(k)) for k in keys}

@@ -1,0 +1,219 @@
+"""Services: SmartSync pulls a sandbox company into the database — full pages, CDC, deletes, resume."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from domains.ap.models import Bill, Vendor
+from domains.bank.models import Account
+from domains.qbo import repository as repo
+from domains.qbo.models import SyncRun
+from tests.support.qbo import bank_account, bill, vendor
+
+pytestmark = pytest.mark.anyio
+
+
+async def _count(db, model, business_id) -> int:
+    async with db.read() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(model).where(model.business_id == business_id)
+            )
+        )
+
+
+async def test_a_full_sync_lands_every_entity_once(qbo):
+    business_id, _realm = await qbo.connected_business(
+        entities={
+            "Account": [bank_account()],
+            "Vendor": [vendor("1", "Paper Co"), vendor("2", "Old Supplier", Active=False)],
+            "Bill": [
+                bill("10", "1", "120.50", "2026-10-01", "2026-10-31"),
+                bill("11", "1", "80.00", "2026-10-05"),
+            ],
+        }
+    )
+    sync = qbo.smart_sync()
+    outcome = await sync.sync_now(business_id, full=True)
+    assert outcome.status == "succeeded", outcome.error
+    assert await _count(qbo.db, Vendor, business_id) == 2, "inactive vendors are synced too"
+    assert await _count(qbo.db, Bill, business_id) == 2
+    async with qbo.db.read() as session:
+        paper = await session.scalar(select(Bill).where(Bill.business_id == business_id, Bill.qbo_id == "10"))
+        assert paper.balance_cents == 12050
+        assert paper.due_date.isoformat() == "2026-10-31"
+        account = await session.scalar(select(Account).where(Account.business_id == business_id))
+        assert account.current_balance_cents == 1_000_000
+        run = await session.get(SyncRun, outcome.run_id)
+        assert run.status == "succeeded"
+        assert run.entities_done == run.entities_total == 13
+    again = await sync.sync_now(business_id, full=True)
+    assert again.status == "succeeded"
+    assert await _count(qbo.db, Bill, business_id) == 2, "a second sync duplicates nothing"
+
+
+async def test_paging_stops_after_an_exact_multiple_of_1000(qbo_sqlite):
+    qbo = qbo_sqlite
+    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 1001)]
+    business_id, _ = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
+    )
+    outcome = await qbo.smart_sync().sync_now(business_id, full=True)
+    assert outcome.status == "succeeded", outcome.error
+    assert await _count(qbo.db, Bill, business_id) == 1000
+    pages = qbo.traffic.queries("Bill")
+    assert len(pages) == 2
+    assert "STARTPOSITION 1 " in pages[0]
+    assert "STARTPOSITION 1001 " in pages[1]
+
+
+async def test_an_empty_company_syncs_to_nothing(qbo):
+    business_id, _ = await qbo.connected_business(name="Brand New LLC")
+    outcome = await qbo.smart_sync().sync_now(business_id)
+    assert outcome.status == "succeeded", outcome.error
+    assert await _count(qbo.db, Bill, business_id) == 0
+    async with qbo.db.read() as session:
+        assert set(await repo.get_cursors(session, business_id)) >= {"Bill", "Invoice", "Vendor"}
+
+
+async def test_incremental_sync_applies_changes_and_deletes_through_cdc(qbo):
+    business_id, realm_id = await qbo.connected_business(
+        entities={
+            "Vendor": [vendor("1", "Paper Co")],
+            "Bill": [
+                bill("10", "1", "100.00", "2026-10-01", "2026-10-31"),
+                bill("11", "1", "50.00", "2026-10-02"),
+            ],
+        }
+    )
+    sync = qbo.smart_sync()
+    await sync.sync_now(business_id)
+    qbo.clock.advance(600)
+    current = (await qbo.qbo(realm_id, "SELECT * FROM Bill WHERE Id = '10'"))["Bill"][0]
+    await qbo.qbo_write(
+        realm_id,
+        "Bill",
+        {"Id": "10", "SyncToken": current["SyncToken"], "sparse": True, "DueDate": "2026-11-15"},
+    )
+    other = (await qbo.qbo(realm_id, "SELECT * FROM Bill WHERE Id = '11'"))["Bill"][0]
+    await qbo.qbo_write(realm_id, "Bill", {"Id": "11", "SyncToken": other["SyncToken"]}, operation="delete")
+    await qbo.qbo_write(realm_id, "Vendor", {"DisplayName": "Ink Ltd"})
+    qbo.clock.advance(60)
+    outcome = await sync.sync_now(business_id)
+    assert outcome.status == "succeeded", outcome.error
+    assert outcome.kind == "incremental"
+    assert any(r.url.path.endswith("/cdc") for r in qbo.traffic.requests)
+    async with qbo.db.read() as session:
+        bills = {
+            b.qbo_id: b for b in await session.scalars(select(Bill).where(Bill.business_id == business_id))
+        }
+        vendors = {
+            v.display_name
+            for v in await session.scalars(select(Vendor).where(Vendor.business_id == business_id))
+        }
+    assert set(bills) == {"10"}, "the deleted bill is gone"
+    assert bills["10"].due_date.isoformat() == "2026-11-15"
+    assert vendors == {"Paper Co", "Ink Ltd"}
+
+
+async def test_a_stale_cursor_falls_back_to_a_full_sync(qbo):
+    business_id, _ = await qbo.connected_business(entities={"Vendor": [vendor("1", "Paper Co")]})
+    sync = qbo.smart_sync()
+    await sync.sync_now(business_id)
+    qbo.clock.advance(31 * 24 * 3600)
+    outcome = await sync.sync_now(business_id)
+    assert outcome.status == "succeeded"
+    assert outcome.kind == "full"
+
+
+async def test_a_full_sync_removes_rows_deleted_in_qbo_while_we_were_away(qbo):
+    business_id, realm_id = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Paper Co")], "Bill": [bill("10", "1", "1.00", "2026-10-01")]}
+    )
+    sync = qbo.smart_sync()
+    await sync.sync_now(business_id)
+    current = (await qbo.qbo(realm_id, "SELECT * FROM Bill"))["Bill"][0]
+    await qbo.qbo_write(realm_id, "Bill", {"Id": "10", "SyncToken": current["SyncToken"]}, operation="delete")
+    qbo.clock.advance(5)
+    await sync.sync_now(business_id, full=True)
+    assert await _count(qbo.db, Bill, business_id) == 0
+
+
+async def test_a_killed_sync_resumes_from_the_last_committed_page(qbo_sqlite):
+    qbo = qbo_sqlite
+    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
+    business_id, _ = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
+    )
+
+    class Killed(BaseException):
+        """Stands in for the process dying: nothing below it gets to clean up."""
+
+    async def die_after_first_bill_page(entity: str, done: int, total: int) -> None:
+        if entity == "Bill":
+            raise Killed
+
+    first = qbo.smart_sync(worker_id="worker-a")
+    run_id = await first.request_sync(business_id, full=True)
+    with pytest.raises(Killed):
+        await first.execute(run_id, on_progress=die_after_first_bill_page)
+    assert await _count(qbo.db, Bill, business_id) == 1000
+    async with qbo.db.read() as session:
+        run = await session.get(SyncRun, run_id)
+        assert run.status == "running"
+        assert run.progress["entities"]["Bill"]["next_position"] == 1001
+
+    second = qbo.smart_sync(worker_id="worker-b")
+    assert await second.run_due() == [], "the dead worker's lease has not expired yet"
+    qbo.clock.advance(600)
+    outcomes = await second.run_due()
+    assert [o.status for o in outcomes] == ["succeeded"]
+    assert outcomes[0].run_id == run_id
+    assert await _count(qbo.db, Bill, business_id) == 2500
+    bill_pages = qbo.traffic.queries("Bill")
+    assert "STARTPOSITION 1 " in bill_pages[0]
+    assert all("STARTPOSITION 1 " not in page for page in bill_pages[1:]), "never restarts from zero"
+    async with qbo.db.read() as session:
+        run = await session.get(SyncRun, run_id)
+        assert run.status == "succeeded"
+        assert run.attempt == 2
+
+
+async def test_one_business_never_has_two_active_runs(qbo):
+    business_id, _ = await qbo.connected_business()
+    sync = qbo.smart_sync()
+    first = await sync.request_sync(business_id, trigger="webhook")
+    second = await sync.request_sync(business_id, trigger="webhook")
+    third = await sync.request_sync(business_id, full=True, trigger="manual")
+    assert first == second == third
+    async with qbo.db.read() as session:
+        assert (await session.get(SyncRun, first)).kind == "full"
+
+
+async def test_a_malformed_entity_is_quarantined_and_the_page_still_lands(qbo):
+    bad = bill("11", "1", "50.00", "2026-10-02", "2026-10-30")
+    bad["TxnDate"] = "not-a-date"
+    business_id, _ = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Paper Co")], "Bill": [bill("10", "1", "100.00", "2026-10-01"), bad]}
+    )
+    outcome = await qbo.smart_sync().sync_now(business_id)
+    assert outcome.status == "succeeded"
+    assert outcome.quarantined == 1
+    async with qbo.db.read() as session:
+        quarantined = await repo.list_quarantine(session, business_id)
+        assert [(q.entity, q.qbo_id) for q in quarantined] == [("Bill", "11")]
+        assert "TxnDate" in quarantined[0].reason
+        assert await session.scalar(select(Bill.total_cents).where(Bill.business_id == business_id)) == 10000
+
+
+async def test_home_currency_comes_from_preferences(qbo):
+    business_id, _ = await qbo.connected_business()
+    await qbo.smart_sync().sync_now(business_id)
+    from domains.core.models import Business
+
+    async with qbo.db.read() as session:
+        assert (await session.get(Business, business_id)).home_currency == "USD"
+    assert Decimal("1") == 1
