@@ -6,9 +6,10 @@ business can hold tens of thousands of entities and every screen that shows a nu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -59,19 +60,62 @@ def _currency(code: str | None, home: str) -> str | None:
     return None if code is None or code == home else code
 
 
-async def _rows(session: AsyncSession, table: Table, business_id: int, *columns: str) -> Sequence[Any]:
-    stmt = select(*(table.c[c] for c in columns)).where(table.c.business_id == business_id)
-    return (await session.execute(stmt)).all()
+def _t(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# Snapshot fields whose column has another name.
+_COLUMN_FOR_FIELD = {"paid_from_account_qbo_id": "pay_from_account_qbo_id"}
+
+
+async def _load(
+    session: AsyncSession,
+    model: Any,
+    business_id: int,
+    snapshot_type: Any,
+    home: str,
+    *,
+    children: Mapping[str, dict[int, tuple[Any, ...]]] | None = None,
+) -> tuple[Any, ...]:
+    """Every row of `model` for the business as `snapshot_type`, field by field from same-named columns.
+
+    `children` maps a snapshot field (lines, linked ids) to values grouped by the row's surrogate id.
+    Currency codes equal to the home currency become None, the calculators' "home"; rates become Decimal.
+    """
+    table = _t(model)
+    columns = {
+        f.name: _COLUMN_FOR_FIELD.get(f.name, f.name)
+        for f in dataclasses.fields(snapshot_type)
+        if _COLUMN_FOR_FIELD.get(f.name, f.name) in table.c
+    }
+    stmt = select(table.c.id, *(table.c[c].label(name) for name, c in columns.items())).where(
+        table.c.business_id == business_id
+    )
+    built = []
+    for row in (await session.execute(stmt)).mappings():
+        values = {name: row[name] for name in columns}
+        if "currency" in values:
+            values["currency"] = _currency(values["currency"], home)
+        for decimal_field in ("exchange_rate", "discount_percent"):
+            if decimal_field in values:
+                values[decimal_field] = _decimal(values[decimal_field])
+        for name, grouped in (children or {}).items():
+            values[name] = grouped.get(row["id"], ())
+        built.append(snapshot_type(**values))
+    return tuple(built)
 
 
 async def _lines_by_parent(
     session: AsyncSession,
-    table: Table,
+    model: Any,
     parent_column: str,
     business_id: int,
     *columns: str,
     build: Callable[..., Any],
 ) -> dict[int, tuple[Any, ...]]:
+    table = _t(model)
     stmt = (
         select(table.c[parent_column], *(table.c[c] for c in columns))
         .where(table.c.business_id == business_id)
@@ -79,14 +123,10 @@ async def _lines_by_parent(
     )
     grouped: dict[int, list[Any]] = defaultdict(list)
     for parent_id, *values in (await session.execute(stmt)).all():
-        grouped[parent_id].append(build(*values))
+        built = build(*values)
+        if built is not None:
+            grouped[parent_id].append(built)
     return {key: tuple(value) for key, value in grouped.items()}
-
-
-def _t(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 def _expense_line(
@@ -100,270 +140,45 @@ def _expense_line(
     )
 
 
+def _linked(kind: str) -> Callable[[str | None, str | None], str | None]:
+    """A line's linked transaction id when it links to a `kind` (a Payment line to an Invoice, say)."""
+    return lambda linked_type, linked_id: linked_id if linked_type == kind and linked_id else None
+
+
 async def load_business_snapshot(session: AsyncSession, business_id: int) -> BusinessSnapshot:
     """Everything synced for one business, as the calculators' frozen input (home currency from QBO)."""
     business = await session.get(Business, business_id)
     if business is None:
         raise BusinessNotFoundError(business_id)
     home = business.home_currency
-
-    accounts = tuple(
-        AccountSnap(
-            qbo_id=qbo_id,
-            name=name,
-            account_type=account_type,
-            account_sub_type=sub_type,
-            current_balance_cents=balance,
-            currency=_currency(currency, home),
-            active=active,
-        )
-        for qbo_id, name, account_type, sub_type, balance, currency, active in await _rows(
-            session,
-            _t(Account),
-            business_id,
-            "qbo_id",
-            "name",
-            "account_type",
-            "account_sub_type",
-            "current_balance_cents",
-            "currency",
-            "active",
-        )
-    )
-    terms = tuple(
-        TermSnap(
-            qbo_id=qbo_id,
-            name=name,
-            due_days=due_days,
-            discount_percent=_decimal(discount_percent),
-            discount_days=discount_days,
-            active=active,
-        )
-        for qbo_id, name, due_days, discount_percent, discount_days, active in await _rows(
-            session,
-            _t(Term),
-            business_id,
-            "qbo_id",
-            "name",
-            "due_days",
-            "discount_percent",
-            "discount_days",
-            "active",
-        )
-    )
-    vendors = tuple(
-        VendorSnap(qbo_id=qbo_id, display_name=name, term_qbo_id=term, active=active)
-        for qbo_id, name, term, active in await _rows(
-            session, _t(Vendor), business_id, "qbo_id", "display_name", "term_qbo_id", "active"
-        )
-    )
-    customers = tuple(
-        CustomerSnap(qbo_id=qbo_id, display_name=name, sales_term_qbo_id=term, active=active)
-        for qbo_id, name, term, active in await _rows(
-            session, _t(Customer), business_id, "qbo_id", "display_name", "sales_term_qbo_id", "active"
-        )
-    )
-
+    expense = ("detail_type", "account_qbo_id", "account_name", "amount_cents")
     bill_lines = await _lines_by_parent(
+        session, BillLine, "bill_id", business_id, *expense, build=_expense_line
+    )
+    purchase_lines = await _lines_by_parent(
+        session, PurchaseLine, "purchase_id", business_id, *expense, build=_expense_line
+    )
+    invoice_links = await _lines_by_parent(
         session,
-        _t(BillLine),
-        "bill_id",
-        business_id,
-        "detail_type",
-        "account_qbo_id",
-        "account_name",
-        "amount_cents",
-        build=_expense_line,
-    )
-    bills = tuple(
-        BillSnap(
-            qbo_id=r.qbo_id,
-            vendor_qbo_id=r.vendor_qbo_id,
-            txn_date=r.txn_date,
-            due_date=r.due_date,
-            total_cents=r.total_cents,
-            balance_cents=r.balance_cents,
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-            home_balance_cents=r.home_balance_cents,
-            home_total_cents=r.home_total_cents,
-            sales_term_qbo_id=r.sales_term_qbo_id,
-            doc_number=r.doc_number,
-            total_tax_cents=r.total_tax_cents,
-            lines=bill_lines.get(r.id, ()),
-        )
-        for r in await _rows(
-            session,
-            _t(Bill),
-            business_id,
-            "id",
-            "qbo_id",
-            "vendor_qbo_id",
-            "txn_date",
-            "due_date",
-            "total_cents",
-            "balance_cents",
-            "currency",
-            "exchange_rate",
-            "home_balance_cents",
-            "home_total_cents",
-            "sales_term_qbo_id",
-            "doc_number",
-            "total_tax_cents",
-        )
-    )
-    invoices = tuple(
-        InvoiceSnap(
-            qbo_id=r.qbo_id,
-            customer_qbo_id=r.customer_qbo_id,
-            txn_date=r.txn_date,
-            due_date=r.due_date,
-            total_cents=r.total_cents,
-            balance_cents=r.balance_cents,
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-            home_balance_cents=r.home_balance_cents,
-            home_total_cents=r.home_total_cents,
-            sales_term_qbo_id=r.sales_term_qbo_id,
-            doc_number=r.doc_number,
-            total_tax_cents=r.total_tax_cents,
-        )
-        for r in await _rows(
-            session,
-            _t(Invoice),
-            business_id,
-            "qbo_id",
-            "customer_qbo_id",
-            "txn_date",
-            "due_date",
-            "total_cents",
-            "balance_cents",
-            "currency",
-            "exchange_rate",
-            "home_balance_cents",
-            "home_total_cents",
-            "sales_term_qbo_id",
-            "doc_number",
-            "total_tax_cents",
-        )
-    )
-
-    payment_links = await _lines_by_parent(
-        session,
-        _t(PaymentLine),
+        PaymentLine,
         "payment_id",
         business_id,
         "linked_txn_type",
         "linked_txn_id",
-        build=lambda kind, txn: txn if kind == "Invoice" and txn else None,
+        build=_linked("Invoice"),
     )
-    payments = tuple(
-        PaymentSnap(
-            qbo_id=r.qbo_id,
-            customer_qbo_id=r.customer_qbo_id,
-            txn_date=r.txn_date,
-            total_cents=r.total_cents,
-            unapplied_cents=r.unapplied_cents,
-            deposit_to_account_qbo_id=r.deposit_to_account_qbo_id,
-            linked_invoice_ids=tuple(i for i in payment_links.get(r.id, ()) if i),
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-        )
-        for r in await _rows(
-            session,
-            _t(Payment),
-            business_id,
-            "id",
-            "qbo_id",
-            "customer_qbo_id",
-            "txn_date",
-            "total_cents",
-            "unapplied_cents",
-            "deposit_to_account_qbo_id",
-            "currency",
-            "exchange_rate",
-        )
-    )
-
-    bill_payment_links = await _lines_by_parent(
+    bill_links = await _lines_by_parent(
         session,
-        _t(BillPaymentLine),
+        BillPaymentLine,
         "bill_payment_id",
         business_id,
         "linked_txn_type",
         "linked_txn_id",
-        build=lambda kind, txn: txn if kind == "Bill" and txn else None,
+        build=_linked("Bill"),
     )
-    bill_payments = tuple(
-        BillPaymentSnap(
-            qbo_id=r.qbo_id,
-            vendor_qbo_id=r.vendor_qbo_id,
-            txn_date=r.txn_date,
-            total_cents=r.total_cents,
-            paid_from_account_qbo_id=r.pay_from_account_qbo_id,
-            linked_bill_ids=tuple(i for i in bill_payment_links.get(r.id, ()) if i),
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-        )
-        for r in await _rows(
-            session,
-            _t(BillPayment),
-            business_id,
-            "id",
-            "qbo_id",
-            "vendor_qbo_id",
-            "txn_date",
-            "total_cents",
-            "pay_from_account_qbo_id",
-            "currency",
-            "exchange_rate",
-        )
-    )
-
-    purchase_lines = await _lines_by_parent(
-        session,
-        _t(PurchaseLine),
-        "purchase_id",
-        business_id,
-        "detail_type",
-        "account_qbo_id",
-        "account_name",
-        "amount_cents",
-        build=_expense_line,
-    )
-    purchases = tuple(
-        PurchaseSnap(
-            qbo_id=r.qbo_id,
-            txn_date=r.txn_date,
-            total_cents=r.total_cents,
-            account_qbo_id=r.account_qbo_id,
-            entity_qbo_id=r.entity_qbo_id,
-            entity_type=r.entity_type,
-            credit=r.credit,
-            lines=purchase_lines.get(r.id, ()),
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-        )
-        for r in await _rows(
-            session,
-            _t(Purchase),
-            business_id,
-            "id",
-            "qbo_id",
-            "txn_date",
-            "total_cents",
-            "account_qbo_id",
-            "entity_qbo_id",
-            "entity_type",
-            "credit",
-            "currency",
-            "exchange_rate",
-        )
-    )
-
     deposit_lines = await _lines_by_parent(
         session,
-        _t(DepositLine),
+        DepositLine,
         "deposit_id",
         business_id,
         "amount_cents",
@@ -373,120 +188,33 @@ async def load_business_snapshot(session: AsyncSession, business_id: int) -> Bus
             amount_cents=amount, linked_txn_type=kind, linked_txn_id=txn
         ),
     )
-    deposits = tuple(
-        DepositSnap(
-            qbo_id=r.qbo_id,
-            txn_date=r.txn_date,
-            deposit_to_account_qbo_id=r.deposit_to_account_qbo_id,
-            lines=deposit_lines.get(r.id, ()),
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-        )
-        for r in await _rows(
-            session,
-            _t(Deposit),
-            business_id,
-            "id",
-            "qbo_id",
-            "txn_date",
-            "deposit_to_account_qbo_id",
-            "currency",
-            "exchange_rate",
-        )
-    )
-    sales_receipts = tuple(
-        SalesReceiptSnap(
-            qbo_id=r.qbo_id,
-            txn_date=r.txn_date,
-            total_cents=r.total_cents,
-            deposit_to_account_qbo_id=r.deposit_to_account_qbo_id,
-            customer_qbo_id=r.customer_qbo_id,
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-        )
-        for r in await _rows(
-            session,
-            _t(SalesReceipt),
-            business_id,
-            "qbo_id",
-            "txn_date",
-            "total_cents",
-            "deposit_to_account_qbo_id",
-            "customer_qbo_id",
-            "currency",
-            "exchange_rate",
-        )
-    )
-    vendor_credits = tuple(
-        VendorCreditSnap(
-            qbo_id=r.qbo_id,
-            vendor_qbo_id=r.vendor_qbo_id,
-            txn_date=r.txn_date,
-            total_cents=r.total_cents,
-            balance_cents=r.balance_cents,
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-            home_balance_cents=r.home_balance_cents,
-        )
-        for r in await _rows(
-            session,
-            _t(VendorCredit),
-            business_id,
-            "qbo_id",
-            "vendor_qbo_id",
-            "txn_date",
-            "total_cents",
-            "balance_cents",
-            "currency",
-            "exchange_rate",
-            "home_balance_cents",
-        )
-    )
-    credit_memos = tuple(
-        CreditMemoSnap(
-            qbo_id=r.qbo_id,
-            customer_qbo_id=r.customer_qbo_id,
-            txn_date=r.txn_date,
-            total_cents=r.total_cents,
-            balance_cents=r.balance_cents,
-            currency=_currency(r.currency, home),
-            exchange_rate=_decimal(r.exchange_rate),
-            home_balance_cents=r.home_balance_cents,
-        )
-        for r in await _rows(
-            session,
-            _t(CreditMemo),
-            business_id,
-            "qbo_id",
-            "customer_qbo_id",
-            "txn_date",
-            "total_cents",
-            "balance_cents",
-            "currency",
-            "exchange_rate",
-            "home_balance_cents",
-        )
-    )
-
     last_ok, last_failed = await _sync_health(session, business_id)
     return BusinessSnapshot(
         business_name=business.name,
         home_currency=home,
         # Balances are those of the last sync: that is when this picture of the business was taken.
         snapshot_at=last_ok or utcnow(),
-        accounts=accounts,
-        terms=terms,
-        vendors=vendors,
-        customers=customers,
-        bills=bills,
-        invoices=invoices,
-        payments=payments,
-        purchases=purchases,
-        deposits=deposits,
-        sales_receipts=sales_receipts,
-        vendor_credits=vendor_credits,
-        credit_memos=credit_memos,
-        bill_payments=bill_payments,
+        accounts=await _load(session, Account, business_id, AccountSnap, home),
+        terms=await _load(session, Term, business_id, TermSnap, home),
+        vendors=await _load(session, Vendor, business_id, VendorSnap, home),
+        customers=await _load(session, Customer, business_id, CustomerSnap, home),
+        bills=await _load(session, Bill, business_id, BillSnap, home, children={"lines": bill_lines}),
+        invoices=await _load(session, Invoice, business_id, InvoiceSnap, home),
+        payments=await _load(
+            session, Payment, business_id, PaymentSnap, home, children={"linked_invoice_ids": invoice_links}
+        ),
+        purchases=await _load(
+            session, Purchase, business_id, PurchaseSnap, home, children={"lines": purchase_lines}
+        ),
+        deposits=await _load(
+            session, Deposit, business_id, DepositSnap, home, children={"lines": deposit_lines}
+        ),
+        sales_receipts=await _load(session, SalesReceipt, business_id, SalesReceiptSnap, home),
+        vendor_credits=await _load(session, VendorCredit, business_id, VendorCreditSnap, home),
+        credit_memos=await _load(session, CreditMemo, business_id, CreditMemoSnap, home),
+        bill_payments=await _load(
+            session, BillPayment, business_id, BillPaymentSnap, home, children={"linked_bill_ids": bill_links}
+        ),
         last_successful_sync_at=last_ok,
         last_sync_failed=last_failed,
         realm_id=business.realm_id or "",
