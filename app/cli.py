@@ -329,6 +329,58 @@ def worker() -> None:
     _with_runtime(settings, work)
 
 
+@main.group()
+def digest() -> None:
+    """The weekly digest e-mails."""
+
+
+@digest.command("send")
+@click.option("--dry-run", is_flag=True, help="Render and list what would be sent; send and record nothing.")
+def digest_send(dry_run: bool) -> None:
+    """E-mail this week's digest of every business and firm with recipients (run it weekly from cron).
+
+    Each digest goes out at most once per ISO week: a second run the same week skips what was sent, and
+    retries only what failed.
+    """
+    from app.mailer import DigestRenderer, MailNotConfiguredError, SmtpConfig, SmtpMailer, sender_address
+    from runway.services.data_orchestrators.digest_data_orchestrator import DigestDataOrchestrator
+    from runway.services.experiences.digest import DigestEmail, DigestService, SendOutcome
+
+    settings = _settings()
+    renderer = DigestRenderer(settings.templates_dir, settings.public_url)
+    try:
+        sender = sender_address(settings.smtp_from)
+        mailer = None if dry_run else SmtpMailer(SmtpConfig.from_settings(settings))
+    except (MailNotConfiguredError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    async def deliver(email: DigestEmail) -> None:
+        message = renderer.message(email, sender)
+        if mailer is not None:
+            await mailer.send(message)
+
+    async def work(database: Database) -> list[SendOutcome]:
+        service = DigestService(DigestDataOrchestrator(database), settings.public_url)
+        return await service.send_weekly(deliver, dry_run=dry_run)
+
+    outcomes = _with_database(settings, work)
+    labels = {
+        "sent": "sent to",
+        "would_send": "would send to",
+        "already_sent": "already sent this week;",
+        "no_recipients": "skipped: no recipients",
+        "no_data": "skipped: no synced data",
+        "failed": "FAILED for",
+    }
+    for outcome in outcomes:
+        who = ", ".join(outcome.recipients) if outcome.status in {"sent", "would_send", "failed"} else ""
+        what = f"{labels[outcome.status]} {who}".rstrip()
+        line = f"{outcome.kind} {outcome.name!r} ({outcome.iso_week}): {what}"
+        click.echo(line + (f" ({outcome.error})" if outcome.error else ""), err=outcome.status == "failed")
+    if any(outcome.status == "failed" for outcome in outcomes):
+        sys.exit(1)
+
+
 def _redact(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

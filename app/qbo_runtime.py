@@ -16,6 +16,9 @@ from domains.qbo.sandbox import QboSandbox, SandboxConfig, create_sandbox_app
 from domains.qbo.sandbox.server import database_url as sandbox_database_url
 from domains.qbo.smart_sync import SmartSyncService
 from domains.qbo.worker import SyncWorker
+from runway.services.data_orchestrators.business_summary_data_orchestrator import (
+    BusinessSummaryDataOrchestrator,
+)
 
 log = structlog.get_logger("runway.qbo.runtime")
 
@@ -87,6 +90,8 @@ class QboRuntime:
             base_url = await self.host.start()
         config = self._config(base_url or "")
         self.smart_sync = SmartSyncService(self.database, config, TokenCipher(self.settings.secret_key))
+        # Keep the client list's summary rows in step with every finished sync, in every process that syncs.
+        self.smart_sync.add_run_listener(BusinessSummaryDataOrchestrator(self.database).on_sync_run)
         if worker:
             self.worker = SyncWorker(
                 self.smart_sync, interval=dt.timedelta(minutes=self.settings.sync_interval_minutes)

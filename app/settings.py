@@ -82,6 +82,12 @@ class Settings:
     sandbox_port: int = 8001
     run_worker: bool = True
     sync_interval_minutes: int = 15
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    smtp_from: str = "Runway <runway@localhost>"
     templates_dir: Path = field(default=REPO_ROOT / "templates")
     static_dir: Path = field(default=REPO_ROOT / "static")
 
@@ -141,6 +147,12 @@ class Settings:
             sandbox_port=_env_int(env, "RUNWAY_SANDBOX_PORT", 8001, minimum=0),
             run_worker=_env_bool(env, "RUNWAY_WORKER", True),
             sync_interval_minutes=_env_int(env, "RUNWAY_SYNC_INTERVAL_MINUTES", 15, minimum=1),
+            smtp_host=env.get("RUNWAY_SMTP_HOST") or None,
+            smtp_port=_env_int(env, "RUNWAY_SMTP_PORT", 587, minimum=1),
+            smtp_username=env.get("RUNWAY_SMTP_USERNAME") or None,
+            smtp_password=env.get("RUNWAY_SMTP_PASSWORD") or None,
+            smtp_starttls=_env_bool(env, "RUNWAY_SMTP_STARTTLS", True),
+            smtp_from=env.get("RUNWAY_SMTP_FROM") or "Runway <runway@localhost>",
             data_dir=data_dir,
             database_url=database_url,
             secret_key=secret_key,

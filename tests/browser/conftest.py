@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from domains.core.db import Database
 from tests.conftest import TEST_SECRET, require
@@ -35,6 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 REPO = Path(__file__).resolve().parents[2]
+
+# A loaded 2-core CI machine can take seconds to answer; waiting longer costs nothing when it is fast.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -17,7 +17,7 @@ def test_it_signs_in_with_the_keyboard_and_shows_the_shortcut_help(page: Page, l
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Your businesses")).to_be_visible()
+    expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
     expect(page.locator("[data-business-id]")).to_have_count(2)
 
     help_overlay = page.locator("#shortcut-help")
@@ -36,7 +36,8 @@ def test_it_signs_in_with_the_keyboard_and_shows_the_shortcut_help(page: Page, l
     page.keyboard.press("k")
     expect(first).to_have_class(re.compile("is-selected"))
     page.keyboard.press("Enter")
-    expect(page).to_have_url(f"{live_server.url}/b/{live_server.world.acme_client_one}")
+    # Firm staff land on the client list; a client opens on its Digest tab.
+    expect(page).to_have_url(f"{live_server.url}/b/{live_server.world.acme_client_one}/digest")
     expect(page.get_by_role("heading", name="Acme Client One")).to_be_visible()
     assert console_errors == []
 
@@ -47,7 +48,7 @@ def test_keys_do_not_fire_while_typing_in_a_field(page: Page, live_server, conso
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Your businesses")).to_be_visible()
+    expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
     page.keyboard.press("/")
     filter_field = page.get_by_placeholder(re.compile("Filter"))
     expect(filter_field).to_be_focused()
@@ -78,7 +79,7 @@ def test_the_demo_advisor_sees_the_four_synced_demo_clients(page: Page, demo_ser
     page.keyboard.press("Tab")
     page.keyboard.type("runway-demo")
     page.keyboard.press("Enter")
-    expect(page.get_by_role("heading", name="Your businesses")).to_be_visible()
+    expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
     expect(page.locator("[data-business-id]")).to_have_count(4)
-    expect(page.locator("#business-list")).to_contain_text("Brightside Landscaping")
+    expect(page.locator("#client-list")).to_contain_text("Brightside Landscaping")
     assert console_errors == []

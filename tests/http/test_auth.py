@@ -23,7 +23,8 @@ async def test_it_signs_in_and_lands_on_your_businesses(client, sqlite_database)
     assert response.headers["location"] == "/"
     page = await client.get("/")
     assert page.status_code == 200
-    assert "Your businesses" in page.text
+    # Firm staff land on their client list.
+    assert page.url.path == "/clients"
     assert "Acme Client One" in page.text
 
 

@@ -1,0 +1,364 @@
+"""Domain (decisions): CRUD primitives for decisions, finalize batches, critical vendors and settings.
+
+Every function takes the business_id. Changes to a decision are compare-and-set on its `version`
+(`UPDATE … WHERE id = :id AND version = :seen`), which behaves the same on SQLite and PostgreSQL and
+needs no lock held across requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domains.core.db import utcnow
+from domains.core.models import User
+from domains.decisions.models import (
+    APPROVED,
+    EXECUTING,
+    ITEM_PENDING,
+    ITEM_RUNNING,
+    ConsoleSettings,
+    CriticalVendor,
+    Decision,
+    FinalizeBatch,
+    FinalizeItem,
+)
+
+DEFAULT_PAY_RUN_WEEKDAY = 4
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def current_decisions(session: AsyncSession, business_id: int) -> list[Decision]:
+    """Every item's current decision, oldest first."""
+    return list(
+        await session.scalars(
+            select(Decision)
+            .where(Decision.business_id == business_id, Decision.is_current.is_(True))
+            .order_by(Decision.decided_at, Decision.id)
+        )
+    )
+
+
+async def current_decision_for(
+    session: AsyncSession, business_id: int, entity_type: str, qbo_id: str
+) -> Decision | None:
+    return await session.scalar(
+        select(Decision).where(
+            Decision.business_id == business_id,
+            Decision.entity_type == entity_type,
+            Decision.qbo_id == qbo_id,
+            Decision.is_current.is_(True),
+        )
+    )
+
+
+async def get_decision(session: AsyncSession, business_id: int, decision_id: int) -> Decision | None:
+    return await session.scalar(
+        select(Decision).where(Decision.business_id == business_id, Decision.id == decision_id)
+    )
+
+
+async def decisions_by_ids(
+    session: AsyncSession, business_id: int, decision_ids: Iterable[int]
+) -> dict[int, Decision]:
+    ids = sorted(set(decision_ids))
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(Decision).where(Decision.business_id == business_id, Decision.id.in_(ids))
+    )
+    return {row.id: row for row in rows}
+
+
+async def list_decisions(session: AsyncSession, business_id: int) -> list[Decision]:
+    """The whole decision log of a business, oldest first (undone and replaced ones included)."""
+    return list(
+        await session.scalars(
+            select(Decision).where(Decision.business_id == business_id).order_by(Decision.id)
+        )
+    )
+
+
+async def add_decision(session: AsyncSession, business_id: int, **values: Any) -> Decision:
+    decision = Decision(business_id=business_id, version=1, is_current=True, **values)
+    session.add(decision)
+    await session.flush()
+    return decision
+
+
+async def change_decision(
+    session: AsyncSession, business_id: int, decision_id: int, seen_version: int, **values: Any
+) -> bool:
+    """Compare-and-set: apply `values` and bump the version only if the version is still `seen_version`."""
+    result = await session.execute(
+        update(Decision)
+        .where(
+            Decision.business_id == business_id,
+            Decision.id == decision_id,
+            Decision.version == seen_version,
+        )
+        .values(**values, version=Decision.version + 1, updated_at=utcnow())
+    )
+    return _rowcount(result) == 1
+
+
+async def last_undoable_by(
+    session: AsyncSession, business_id: int, user_id: int, statuses: Sequence[str]
+) -> Decision | None:
+    """The newest current decision this user made that has not been executed."""
+    return await session.scalar(
+        select(Decision)
+        .where(
+            Decision.business_id == business_id,
+            Decision.decided_by == user_id,
+            Decision.is_current.is_(True),
+            Decision.status.in_(statuses),
+        )
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+
+
+async def user_labels(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Display name (else e-mail) of each user id."""
+    ids = sorted({i for i in user_ids if i is not None})
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(ids)))
+    return {uid: name or email for uid, name, email in rows}
+
+
+# --- finalize batches -------------------------------------------------------------------------------
+
+
+async def running_batch(session: AsyncSession, business_id: int) -> FinalizeBatch | None:
+    return await session.scalar(
+        select(FinalizeBatch)
+        .where(FinalizeBatch.business_id == business_id, FinalizeBatch.status == "running")
+        .order_by(FinalizeBatch.id)
+        .limit(1)
+    )
+
+
+async def get_batch(session: AsyncSession, business_id: int, batch_id: int) -> FinalizeBatch | None:
+    return await session.scalar(
+        select(FinalizeBatch).where(FinalizeBatch.business_id == business_id, FinalizeBatch.id == batch_id)
+    )
+
+
+async def latest_batch(session: AsyncSession, business_id: int) -> FinalizeBatch | None:
+    return await session.scalar(
+        select(FinalizeBatch)
+        .where(FinalizeBatch.business_id == business_id)
+        .order_by(FinalizeBatch.id.desc())
+        .limit(1)
+    )
+
+
+async def start_batch(
+    session: AsyncSession, business_id: int, *, as_of: dt.date, user_id: int | None
+) -> FinalizeBatch | None:
+    """A new batch taking every current approved decision (approved → executing); None when none is."""
+    approved = list(
+        await session.scalars(
+            select(Decision)
+            .where(
+                Decision.business_id == business_id,
+                Decision.is_current.is_(True),
+                Decision.status == APPROVED,
+            )
+            .order_by(Decision.id)
+        )
+    )
+    if not approved:
+        return None
+    batch = FinalizeBatch(business_id=business_id, status="running", as_of=as_of, started_by=user_id)
+    session.add(batch)
+    await session.flush()
+    taken = 0
+    for decision in approved:
+        # A decision replaced or undone concurrently (PostgreSQL) fails the compare-and-set: leave it out.
+        if not await change_decision(
+            session, business_id, decision.id, decision.version, status=EXECUTING, batch_id=batch.id
+        ):
+            continue
+        session.add(
+            FinalizeItem(
+                business_id=business_id,
+                batch_id=batch.id,
+                decision_id=decision.id,
+                position=taken,
+                outcome=ITEM_PENDING,
+            )
+        )
+        taken += 1
+    if taken == 0:
+        await session.delete(batch)
+        await session.flush()
+        return None
+    await session.flush()
+    return batch
+
+
+async def claim_item(
+    session: AsyncSession, business_id: int, batch_id: int, *, now: dt.datetime, lease: dt.timedelta
+) -> FinalizeItem | None:
+    """Take the next pending item of a batch, or a running one whose lease expired (its runner died)."""
+    candidates = list(
+        await session.scalars(
+            select(FinalizeItem)
+            .where(
+                FinalizeItem.business_id == business_id,
+                FinalizeItem.batch_id == batch_id,
+                or_(
+                    FinalizeItem.outcome == ITEM_PENDING,
+                    (FinalizeItem.outcome == ITEM_RUNNING) & (FinalizeItem.lease_expires_at < now),
+                ),
+            )
+            .order_by(FinalizeItem.position)
+            .limit(5)
+        )
+    )
+    for item in candidates:
+        result = await session.execute(
+            update(FinalizeItem)
+            .where(
+                FinalizeItem.id == item.id,
+                # Two runners may see the same candidate; the attempt counter lets only one take it.
+                FinalizeItem.outcome == item.outcome,
+                FinalizeItem.attempts == item.attempts,
+            )
+            .values(
+                outcome=ITEM_RUNNING,
+                lease_expires_at=now + lease,
+                attempts=FinalizeItem.attempts + 1,
+                started_at=func.coalesce(FinalizeItem.started_at, now),
+            )
+        )
+        if _rowcount(result) == 1:
+            await session.refresh(item)
+            return item
+    return None
+
+
+async def finish_item(
+    session: AsyncSession,
+    business_id: int,
+    item_id: int,
+    *,
+    outcome: str,
+    message: str | None,
+    qbo_result_id: str | None,
+    now: dt.datetime,
+) -> None:
+    await session.execute(
+        update(FinalizeItem)
+        .where(FinalizeItem.business_id == business_id, FinalizeItem.id == item_id)
+        .values(
+            outcome=outcome,
+            message=message,
+            qbo_result_id=qbo_result_id,
+            finished_at=now,
+            lease_expires_at=None,
+        )
+    )
+
+
+async def batch_items(session: AsyncSession, business_id: int, batch_id: int) -> list[FinalizeItem]:
+    return list(
+        await session.scalars(
+            select(FinalizeItem)
+            .where(FinalizeItem.business_id == business_id, FinalizeItem.batch_id == batch_id)
+            .order_by(FinalizeItem.position)
+        )
+    )
+
+
+async def finish_batch_if_complete(
+    session: AsyncSession, business_id: int, batch_id: int, *, now: dt.datetime
+) -> bool:
+    """Mark the batch finished once no item is pending or running; True when this call finished it."""
+    open_items = await session.scalar(
+        select(func.count())
+        .select_from(FinalizeItem)
+        .where(
+            FinalizeItem.business_id == business_id,
+            FinalizeItem.batch_id == batch_id,
+            FinalizeItem.outcome.in_((ITEM_PENDING, ITEM_RUNNING)),
+        )
+    )
+    if open_items:
+        return False
+    result = await session.execute(
+        update(FinalizeBatch)
+        .where(
+            FinalizeBatch.business_id == business_id,
+            FinalizeBatch.id == batch_id,
+            FinalizeBatch.status == "running",
+        )
+        .values(status="finished", finished_at=now)
+    )
+    return _rowcount(result) == 1
+
+
+# --- critical vendors and settings ------------------------------------------------------------------
+
+
+async def critical_vendor_ids(session: AsyncSession, business_id: int) -> set[str]:
+    return set(
+        await session.scalars(
+            select(CriticalVendor.vendor_qbo_id).where(CriticalVendor.business_id == business_id)
+        )
+    )
+
+
+async def set_critical_vendor(
+    session: AsyncSession, business_id: int, vendor_qbo_id: str, *, critical: bool, user_id: int | None
+) -> bool:
+    """Flag or unflag a vendor; returns whether anything changed."""
+    existing = await session.scalar(
+        select(CriticalVendor).where(
+            CriticalVendor.business_id == business_id, CriticalVendor.vendor_qbo_id == vendor_qbo_id
+        )
+    )
+    if critical and existing is None:
+        session.add(CriticalVendor(business_id=business_id, vendor_qbo_id=vendor_qbo_id, flagged_by=user_id))
+        await session.flush()
+        return True
+    if not critical and existing is not None:
+        await session.execute(
+            delete(CriticalVendor).where(
+                CriticalVendor.business_id == business_id, CriticalVendor.id == existing.id
+            )
+        )
+        return True
+    return False
+
+
+async def pay_run_weekday(session: AsyncSession, business_id: int) -> int:
+    value = await session.scalar(
+        select(ConsoleSettings.pay_run_weekday).where(ConsoleSettings.business_id == business_id)
+    )
+    return DEFAULT_PAY_RUN_WEEKDAY if value is None else int(value)
+
+
+async def set_pay_run_weekday(
+    session: AsyncSession, business_id: int, weekday: int, *, user_id: int | None
+) -> None:
+    if not 0 <= weekday <= 6:
+        raise ValueError("weekday must be 0 (Monday) to 6 (Sunday)")
+    existing = await session.scalar(select(ConsoleSettings).where(ConsoleSettings.business_id == business_id))
+    if existing is None:
+        session.add(ConsoleSettings(business_id=business_id, pay_run_weekday=weekday, updated_by=user_id))
+    else:
+        existing.pay_run_weekday = weekday
+        existing.updated_by = user_id
+        existing.updated_at = utcnow()
+    await session.flush()

@@ -1,0 +1,916 @@
+"""Data orchestrator: the Hygiene Tray — issues on the synced books minus what people triaged, and fixes.
+
+Issues are never stored: every read runs `DataQualityCalculator` over the business's current snapshot and
+removes what the triage tables hide (a dismissal whose fingerprint still matches, a snooze whose date has
+not come, a fix waiting for the sync that confirms it). The register of issues seen is brought up to date
+whenever a newer sync run has finished than the one it last saw, so issues cleared in QuickBooks are
+recorded as resolved by themselves. Fixes go to QuickBooks through SmartSyncService only, each with the
+SyncToken the person saw; the fix log keeps the fields before and after so a fix can be undone where
+QuickBooks allows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import structlog
+
+from domains.ap.models import Bill, BillPayment, Vendor
+from domains.ar.models import Customer, Invoice, Payment
+from domains.bank.models import Purchase
+from domains.core import repository as core
+from domains.core.db import Database, utcnow
+from domains.hygiene import repository as repo
+from domains.hygiene.repository import IssueKey, TriageState
+from domains.qbo.errors import QboError
+from domains.qbo.smart_sync import ConflictError, SmartSyncService, WriteResult
+from domains.qbo.tokens import NotConnectedError, ReconnectNeededError
+from domains.synced import SyncedEntity, get_entity, json_safe
+from runway.services.calculators.data_quality_calculator import DataQualityCalculator, HygieneIssue
+from runway.services.calculators.snapshots import BusinessSnapshot
+from runway.services.data_orchestrators.business_snapshot import load_business_snapshot
+
+# Entity type of an issue -> (QBO entity name, synced model).
+ENTITY_MODELS: Mapping[str, tuple[str, type[SyncedEntity]]] = {
+    "bill": ("Bill", Bill),
+    "invoice": ("Invoice", Invoice),
+    "vendor": ("Vendor", Vendor),
+    "payment": ("Payment", Payment),
+    "purchase": ("Purchase", Purchase),
+}
+log = structlog.get_logger("runway.hygiene")
+CHASE_SNOOZE_DAYS = 14
+RECORDED_PAYMENT_NOTE = "Recorded in Runway: paid outside QuickBooks"
+
+
+class HygieneIssueNotFoundError(LookupError):
+    """The issue is not detected for this business (fixed meanwhile, or never existed)."""
+
+
+class HygieneConflictError(Exception):
+    """QuickBooks refused a write because the object changed since it was shown; `current` is QBO's now."""
+
+    def __init__(self, entity: str, qbo_id: str, current: dict[str, Any]) -> None:
+        super().__init__(f"{entity} {qbo_id} was changed in QuickBooks by someone else")
+        self.entity = entity
+        self.qbo_id = qbo_id
+        self.current = current
+
+
+class HygieneWriteError(Exception):
+    """A fix could not be written to QuickBooks (refused, unreachable, not connected); nothing changed."""
+
+
+class FixNotRevertibleError(Exception):
+    """The fix cannot be undone in QuickBooks (or was undone already)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessFacts:
+    id: int
+    name: str
+    timezone: str
+    home_currency: str
+    realm_id: str | None
+    firm_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrayData:
+    """One business's tray on ``as_of``: detected issues, the open ones, and why the others are hidden.
+
+    Attributes:
+        hidden: Key -> ``dismissed`` | ``snoozed`` | ``fixed`` for detected issues that are not open.
+        cleared_this_week: Issues resolved, dismissed or snoozed since Monday that are not open now.
+        score: The hygiene score over the open issues (PRODUCT §4).
+        marker: What the tray's poll compares: the newest succeeded sync run and the triage version.
+    """
+
+    business: BusinessFacts
+    as_of: dt.date
+    snapshot: BusinessSnapshot
+    detected: tuple[HygieneIssue, ...]
+    open: tuple[HygieneIssue, ...]
+    hidden: Mapping[IssueKey, str]
+    triage: TriageState
+    cleared_this_week: int
+    score: int
+    marker: str
+
+
+@dataclass(frozen=True, slots=True)
+class FixOutcome:
+    fix_id: int
+    summary: str
+    revertible: bool
+
+
+@dataclass(frozen=True, slots=True)
+class EntityVersion:
+    """The synced copy of one QBO object: its SyncToken and raw JSON, as a fix form shows them."""
+
+    entity: str
+    qbo_id: str
+    sync_token: str
+    raw: dict[str, Any] = field(hash=False)
+
+
+def issue_key(issue: HygieneIssue) -> IssueKey:
+    return (issue.rule, issue.entity_type, issue.qbo_id)
+
+
+def local_date(moment: dt.datetime, timezone: str) -> dt.date:
+    """The calendar date at `moment` where the business is (QBO dates carry no zone)."""
+    try:
+        return moment.astimezone(ZoneInfo(timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.astimezone(dt.UTC).date()
+
+
+def week_start(as_of: dt.date, timezone: str) -> dt.datetime:
+    """Midnight (business-local) of the Monday of `as_of`'s week, as an aware datetime."""
+    monday = as_of - dt.timedelta(days=as_of.weekday())
+    try:
+        zone: dt.tzinfo = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = dt.UTC
+    return dt.datetime.combine(monday, dt.time(), tzinfo=zone)
+
+
+def classify(
+    detected: Iterable[HygieneIssue], triage: TriageState, as_of: dt.date
+) -> tuple[tuple[HygieneIssue, ...], dict[IssueKey, str]]:
+    """Split detected issues into open ones and hidden ones (with the reason), keeping their order."""
+    open_issues: list[HygieneIssue] = []
+    hidden: dict[IssueKey, str] = {}
+    for issue in detected:
+        key = issue_key(issue)
+        dismissal = triage.dismissals.get(key)
+        snooze = triage.snoozes.get(key)
+        entry = triage.register.get(key)
+        if dismissal is not None and dismissal.fingerprint == issue.fingerprint:
+            hidden[key] = "dismissed"
+        elif snooze is not None and snooze.until > as_of:
+            hidden[key] = "snoozed"
+        elif (
+            entry is not None
+            and entry.status == "resolved"
+            and entry.resolution == "fixed"
+            and entry.fingerprint == issue.fingerprint
+            and (triage.last_succeeded_run_id or 0) <= (entry.fix_sync_run_id or 0)
+        ):
+            # Written to QuickBooks; our copy shows the change only after the next sync.
+            hidden[key] = "fixed"
+        else:
+            open_issues.append(issue)
+    return tuple(open_issues), hidden
+
+
+def _cleared_since(
+    triage: TriageState, since: dt.datetime, open_keys: set[IssueKey], hidden: Mapping[IssueKey, str]
+) -> int:
+    cleared: set[IssueKey] = set()
+    for key, entry in triage.register.items():
+        if entry.status == "resolved" and entry.resolved_at is not None and entry.resolved_at >= since:
+            cleared.add(key)
+    for key, dismissal in triage.dismissals.items():
+        if dismissal.created_at >= since and hidden.get(key) == "dismissed":
+            cleared.add(key)
+    for key, snooze in triage.snoozes.items():
+        if snooze.created_at >= since and hidden.get(key) == "snoozed":
+            cleared.add(key)
+    return len(cleared - open_keys)
+
+
+def _cents(value: Decimal) -> int:
+    return int((value * 100).to_integral_value())
+
+
+def _amount(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+class HygieneTrayDataOrchestrator:
+    """Reads and writes the Hygiene Tray's data; holds no state between calls."""
+
+    def __init__(
+        self,
+        db: Database,
+        smart_sync: SmartSyncService | None = None,
+        *,
+        calculator: DataQualityCalculator | None = None,
+    ) -> None:
+        self.db = db
+        self.smart_sync = smart_sync
+        self.calculator = calculator or DataQualityCalculator()
+
+    # --- public reads other screens use ------------------------------------------------------------
+
+    async def open_issues(
+        self, business_id: int, as_of: dt.date, *, now: dt.datetime | None = None
+    ) -> list[HygieneIssue]:
+        """Issues detected on the current snapshot minus dismissed and snoozed ones, in PRODUCT §4 order.
+
+        Args:
+            business_id: The business.
+            as_of: Business-local date; a snooze until a date after it still hides its issue.
+            now: Clock reading for the sync rule (the current time when omitted).
+        """
+        snapshot, triage = await self._load(business_id)
+        detected = self.calculator.issues(snapshot, as_of, now=now or utcnow())
+        return list(classify(detected, triage, as_of)[0])
+
+    async def hygiene_summary(self, business_id: int, as_of: dt.date) -> tuple[int, dict[str, int]]:
+        """(hygiene score, open issues by severity) — the numbers the dashboard and client list show."""
+        snapshot, triage = await self._load(business_id)
+        detected = self.calculator.issues(snapshot, as_of, now=utcnow())
+        open_issues = classify(detected, triage, as_of)[0]
+        counts = {"high": 0, "medium": 0, "low": 0}
+        for issue in open_issues:
+            counts[issue.severity] = counts.get(issue.severity, 0) + 1
+        return self.calculator.score(snapshot, open_issues).score, counts
+
+    # --- the tray ------------------------------------------------------------------------------------
+
+    async def _load(self, business_id: int) -> tuple[BusinessSnapshot, TriageState]:
+        async with self.db.read() as session:
+            snapshot = await load_business_snapshot(session, business_id)
+            triage = await repo.load_triage_state(session, business_id)
+        return snapshot, triage
+
+    async def business_facts(self, business_id: int) -> BusinessFacts:
+        async with self.db.read() as session:
+            business = await core.get_business(session, business_id)
+        if business is None:
+            raise HygieneIssueNotFoundError(f"no business {business_id}")
+        return BusinessFacts(
+            business.id,
+            business.name,
+            business.timezone,
+            business.home_currency,
+            business.realm_id,
+            business.firm_id,
+        )
+
+    async def firm_business_ids(self, user_id: int, firm_id: int) -> list[int]:
+        """The firm's clients this user reaches through the firm (by name); empty if not a member."""
+        async with self.db.read() as session:
+            accesses = await core.businesses_for_user(session, user_id)
+        return [a.business_id for a in accesses if a.firm_id == firm_id and a.via_firm]
+
+    async def tray_data(
+        self, business_id: int, *, now: dt.datetime, as_of: dt.date | None = None
+    ) -> TrayData:
+        """The tray of one business; brings the register up to date when a newer sync has finished, and
+        keeps the business's summary for the firm tray."""
+        facts = await self.business_facts(business_id)
+        day = as_of or local_date(now, facts.timezone)
+        snapshot, triage = await self._load(business_id)
+        detected = self.calculator.issues(snapshot, day, now=now)
+        open_issues, hidden = classify(detected, triage, day)
+        if triage.evaluated_run_id != (triage.last_succeeded_run_id or 0):
+            await self._record_evaluation(business_id, detected, hidden, triage, day)
+            async with self.db.read() as session:
+                triage = await repo.load_triage_state(session, business_id)
+            open_issues, hidden = classify(detected, triage, day)
+        cleared = _cleared_since(
+            triage, week_start(day, facts.timezone), {issue_key(i) for i in open_issues}, hidden
+        )
+        score = self.calculator.score(snapshot, open_issues).score
+        summary = repo.Summary(
+            open_high=sum(1 for i in open_issues if i.severity == "high"),
+            open_medium=sum(1 for i in open_issues if i.severity == "medium"),
+            open_low=sum(1 for i in open_issues if i.severity == "low"),
+            cleared_week=cleared,
+            score=score,
+            as_of=day,
+        )
+        if summary != triage.summary:
+            async with self.db.write() as session:
+                await repo.store_summary(session, business_id, summary)
+        return TrayData(
+            business=facts,
+            as_of=day,
+            snapshot=snapshot,
+            detected=detected,
+            open=open_issues,
+            hidden=hidden,
+            triage=triage,
+            cleared_this_week=cleared,
+            score=score,
+            marker=f"{triage.last_succeeded_run_id or 0}.{triage.version}",
+        )
+
+    async def stored_summaries(self, business_ids: Iterable[int]) -> dict[int, repo.Summary]:
+        """The summaries `tray_data` last kept, for businesses the caller already scoped to a user."""
+        async with self.db.read() as session:
+            return await repo.stored_summaries(session, business_ids)
+
+    async def poll_marker(self, business_id: int) -> str:
+        """The marker `tray_data` would report now, in two indexed reads (the tray polls it)."""
+        async with self.db.read() as session:
+            succeeded, version = await repo.poll_marker(session, business_id)
+        return f"{succeeded or 0}.{version}"
+
+    async def _record_evaluation(
+        self,
+        business_id: int,
+        detected: tuple[HygieneIssue, ...],
+        hidden: Mapping[IssueKey, str],
+        triage: TriageState,
+        as_of: dt.date,
+    ) -> None:
+        """Bring the register in line with the books after a sync: new issues, reopened ones, cleared ones."""
+        by_key = {issue_key(i): i for i in detected}
+        async with self.db.write() as session:
+            await repo.add_seen_issues(
+                session,
+                business_id,
+                [
+                    (key, issue.severity, issue.amount_cents, issue.fingerprint)
+                    for key, issue in by_key.items()
+                    if key not in triage.register
+                ],
+            )
+            for key, issue in by_key.items():
+                entry = triage.register.get(key)
+                waiting_for_sync = hidden.get(key) == "fixed"
+                if entry is not None and entry.status == "resolved" and not waiting_for_sync:
+                    await repo.see_issue(
+                        session,
+                        business_id,
+                        key,
+                        severity=issue.severity,
+                        amount_cents=issue.amount_cents,
+                        fingerprint=issue.fingerprint,
+                        reopen=True,
+                    )
+            gone = [k for k, e in triage.register.items() if e.status == "open" and k not in by_key]
+            await repo.resolve_gone(session, business_id, gone)
+            # A dismissal whose fields changed no longer applies: the issue reopened; forget it.
+            changed = [
+                k
+                for k, d in triage.dismissals.items()
+                if k in by_key and by_key[k].fingerprint != d.fingerprint
+            ]
+            await repo.delete_dismissals(session, business_id, changed)
+            await repo.delete_snoozes_ended(session, business_id, on_or_before=as_of)
+            await repo.bump_state(
+                session, business_id, evaluated_run_id=triage.last_succeeded_run_id or 0, increment=False
+            )
+
+    async def entity_version(self, business_id: int, entity_type: str, qbo_id: str) -> EntityVersion | None:
+        """The synced copy of the object an issue is about (None for accounts/businesses or when gone)."""
+        mapping = ENTITY_MODELS.get(entity_type)
+        if mapping is None:
+            return None
+        entity, model = mapping
+        async with self.db.read() as session:
+            row = await get_entity(session, business_id, model, qbo_id)
+        if row is None:
+            return None
+        return EntityVersion(entity, qbo_id, row.sync_token, dict(row.raw))
+
+    # --- triage --------------------------------------------------------------------------------------
+
+    async def dismiss(self, business_id: int, issue: HygieneIssue, *, user_id: int | None) -> None:
+        key = issue_key(issue)
+        async with self.db.write() as session:
+            await repo.put_dismissal(
+                session, business_id, key, fingerprint=issue.fingerprint, user_id=user_id
+            )
+            await repo.delete_snooze(session, business_id, key)
+            await core.add_audit_entry(
+                session,
+                action="hygiene.dismiss",
+                business_id=business_id,
+                user_id=user_id,
+                entity_type=issue.entity_type,
+                entity_id=issue.qbo_id,
+                before={"rule": issue.rule, "status": "open"},
+                after={"rule": issue.rule, "status": "dismissed", "fingerprint": issue.fingerprint},
+            )
+            await repo.bump_state(session, business_id)
+
+    async def snooze(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        until: dt.date,
+        user_id: int | None,
+        reason: str | None = None,
+    ) -> None:
+        key = issue_key(issue)
+        async with self.db.write() as session:
+            await repo.put_snooze(session, business_id, key, until=until, reason=reason, user_id=user_id)
+            await core.add_audit_entry(
+                session,
+                action="hygiene.snooze",
+                business_id=business_id,
+                user_id=user_id,
+                entity_type=issue.entity_type,
+                entity_id=issue.qbo_id,
+                before={"rule": issue.rule, "status": "open"},
+                after={"rule": issue.rule, "status": "snoozed", "until": until.isoformat(), "reason": reason},
+            )
+            await repo.bump_state(session, business_id)
+
+    async def reopen(self, business_id: int, issue: HygieneIssue, *, user_id: int | None) -> None:
+        """Undo a dismissal or a snooze."""
+        key = issue_key(issue)
+        async with self.db.write() as session:
+            dismissed = await repo.delete_dismissal(session, business_id, key)
+            snoozed = await repo.delete_snooze(session, business_id, key)
+            if dismissed or snoozed:
+                await core.add_audit_entry(
+                    session,
+                    action="hygiene.reopen",
+                    business_id=business_id,
+                    user_id=user_id,
+                    entity_type=issue.entity_type,
+                    entity_id=issue.qbo_id,
+                    before={"rule": issue.rule, "status": "dismissed" if dismissed else "snoozed"},
+                    after={"rule": issue.rule, "status": "open"},
+                )
+            await repo.bump_state(session, business_id)
+
+    async def request_sync(self, business_id: int, *, full: bool = False) -> None:
+        """Queue a sync of the business (joining one already queued or running)."""
+        await self._sync().request_sync(business_id, full=full, trigger="manual")
+
+    # --- fixes written to QuickBooks ---------------------------------------------------------------
+
+    def _sync(self) -> SmartSyncService:
+        if self.smart_sync is None:
+            raise HygieneWriteError("QuickBooks is not connected in this process; nothing was written.")
+        return self.smart_sync
+
+    async def _newest_run_id(self, business_id: int) -> int:
+        async with self.db.read() as session:
+            _succeeded, newest, _active = await repo.sync_markers(session, business_id)
+        return newest or 0
+
+    async def _write(self, call: Awaitable[WriteResult]) -> WriteResult:
+        """Run one SmartSync write, turning its failures into the tray's own errors."""
+        try:
+            result = await call
+        except ConflictError as exc:
+            raise HygieneConflictError(exc.entity, exc.qbo_id, json_safe(exc.current)) from exc
+        except QboError as exc:
+            raise HygieneWriteError(f"QuickBooks refused the change: {exc.message or exc}") from exc
+        except (NotConnectedError, ReconnectNeededError) as exc:
+            raise HygieneWriteError(f"QuickBooks is not connected for this business: {exc}") from exc
+        return result
+
+    async def _record_fix(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        fix: str,
+        result: WriteResult,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        summary: str,
+        revertible: bool,
+        user_id: int | None,
+        resolves: bool = True,
+        newest_run_id: int = 0,
+    ) -> FixOutcome:
+        key = issue_key(issue)
+        async with self.db.write() as session:
+            row = await repo.add_fix(
+                session,
+                business_id,
+                key,
+                fix=fix,
+                qbo_entity=result.entity,
+                qbo_target_id=result.qbo_id,
+                before=json_safe(before) if before is not None else None,
+                after=json_safe(after) if after is not None else None,
+                summary=summary,
+                request_id=result.request_id,
+                revertible=revertible,
+                user_id=user_id,
+            )
+            if resolves:
+                await repo.resolve_issue(
+                    session,
+                    business_id,
+                    key,
+                    resolution="fixed",
+                    severity=issue.severity,
+                    amount_cents=issue.amount_cents,
+                    fingerprint=issue.fingerprint,
+                    user_id=user_id,
+                    fix_sync_run_id=newest_run_id,
+                )
+            await repo.bump_state(session, business_id, reevaluate=True)
+            return FixOutcome(row.id, summary, revertible)
+
+    async def _update_fix(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        fix: str,
+        entity: str,
+        qbo_id: str,
+        changes: dict[str, Any],
+        before: dict[str, Any],
+        sync_token: str,
+        summary: str,
+        user_id: int | None,
+    ) -> FixOutcome:
+        newest = await self._newest_run_id(business_id)
+        result = await self._write(
+            self._sync().update_entity(
+                business_id,
+                entity,
+                qbo_id,
+                changes,
+                sync_token=sync_token,
+                user_id=user_id,
+                audit_action=f"hygiene.fix.{fix}",
+            )
+        )
+        return await self._record_fix(
+            business_id,
+            issue,
+            fix=fix,
+            result=result,
+            before=before,
+            after=changes,
+            summary=summary,
+            revertible=True,
+            user_id=user_id,
+            newest_run_id=newest,
+        )
+
+    async def _require(self, business_id: int, entity_type: str, qbo_id: str) -> EntityVersion:
+        found = await self.entity_version(business_id, entity_type, qbo_id)
+        if found is None:
+            raise HygieneIssueNotFoundError(f"{entity_type} {qbo_id} is not in the synced books")
+        return found
+
+    async def set_due_date(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        due_date: dt.date,
+        sync_token: str,
+        user_id: int | None,
+        summary: str,
+    ) -> FixOutcome:
+        """Set a bill's or invoice's DueDate (sparse update with the SyncToken the person saw)."""
+        current = await self._require(business_id, issue.entity_type, issue.qbo_id)
+        return await self._update_fix(
+            business_id,
+            issue,
+            fix="set_due_date",
+            entity=current.entity,
+            qbo_id=issue.qbo_id,
+            changes={"DueDate": due_date.isoformat()},
+            before={"DueDate": current.raw.get("DueDate")},
+            sync_token=sync_token,
+            summary=summary,
+            user_id=user_id,
+        )
+
+    async def set_vendor_terms(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        term_qbo_id: str,
+        sync_token: str,
+        user_id: int | None,
+        summary: str,
+    ) -> FixOutcome:
+        """Set a vendor's TermRef."""
+        current = await self._require(business_id, "vendor", issue.qbo_id)
+        return await self._update_fix(
+            business_id,
+            issue,
+            fix="set_vendor_terms",
+            entity="Vendor",
+            qbo_id=issue.qbo_id,
+            changes={"TermRef": {"value": term_qbo_id}},
+            before={"TermRef": current.raw.get("TermRef")},
+            sync_token=sync_token,
+            summary=summary,
+            user_id=user_id,
+        )
+
+    async def set_expense_account(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        account_qbo_id: str,
+        account_name: str,
+        catch_all_accounts: Iterable[str],
+        sync_token: str,
+        user_id: int | None,
+        summary: str,
+    ) -> FixOutcome:
+        """Recode a bill's or purchase's catch-all expense lines to one account (the whole Line list is sent,
+        as QBO replaces lines as a whole)."""
+        current = await self._require(business_id, issue.entity_type, issue.qbo_id)
+        targets = set(catch_all_accounts)
+        old_lines = list(current.raw.get("Line") or [])
+        new_lines: list[dict[str, Any]] = []
+        touched = 0
+        for line in old_lines:
+            detail = line.get("AccountBasedExpenseLineDetail") if isinstance(line, dict) else None
+            ref = detail.get("AccountRef") if isinstance(detail, dict) else None
+            if (
+                isinstance(detail, dict)
+                and isinstance(ref, dict)
+                and line.get("DetailType") == "AccountBasedExpenseLineDetail"
+                and (str(ref.get("value", "")) in targets or str(ref.get("name", "")) in targets)
+            ):
+                detail = {**detail, "AccountRef": {"value": account_qbo_id, "name": account_name}}
+                new_lines.append({**line, "AccountBasedExpenseLineDetail": detail})
+                touched += 1
+            else:
+                new_lines.append(line)
+        if not touched:
+            raise HygieneWriteError("No line of this transaction is coded to a catch-all account any more.")
+        return await self._update_fix(
+            business_id,
+            issue,
+            fix="pick_expense_account",
+            entity=current.entity,
+            qbo_id=issue.qbo_id,
+            changes={"Line": new_lines},
+            before={"Line": old_lines},
+            sync_token=sync_token,
+            summary=summary,
+            user_id=user_id,
+        )
+
+    async def apply_payment(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        invoice_qbo_id: str,
+        sync_token: str,
+        user_id: int | None,
+        summary: str,
+    ) -> FixOutcome:
+        """Apply a payment's unapplied amount (up to the invoice's balance) to an open invoice."""
+        payment = await self._require(business_id, "payment", issue.qbo_id)
+        invoice = await self._require(business_id, "invoice", invoice_qbo_id)
+        unapplied = Decimal(str(payment.raw.get("UnappliedAmt") or 0))
+        balance = Decimal(str(invoice.raw.get("Balance") or 0))
+        amount = min(unapplied, balance)
+        if amount <= 0:
+            raise HygieneWriteError("Nothing to apply: the payment is fully applied or the invoice is paid.")
+        old_lines = list(payment.raw.get("Line") or [])
+        new_line = {
+            "Amount": _amount(_cents(amount)),
+            "LinkedTxn": [{"TxnId": invoice_qbo_id, "TxnType": "Invoice"}],
+        }
+        outcome = await self._update_fix(
+            business_id,
+            issue,
+            fix="apply_payment",
+            entity="Payment",
+            qbo_id=issue.qbo_id,
+            changes={"Line": [*old_lines, new_line]},
+            before={"Line": old_lines},
+            sync_token=sync_token,
+            summary=summary,
+            user_id=user_id,
+        )
+        # The invoice's new balance reaches our copy with the next sync; ask for one now.
+        await self._request_sync_quietly(business_id)
+        return outcome
+
+    async def record_bill_payment(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        bank_account_qbo_id: str,
+        paid_on: dt.date,
+        request_id: str,
+        user_id: int | None,
+        summary: str,
+    ) -> FixOutcome:
+        """Create the BillPayment for a bill paid outside QuickBooks (from a bank account, on a date).
+
+        `request_id` comes from the form the person submitted, so submitting it twice replays the first
+        answer instead of recording a second payment.
+        """
+        bill = await self._require(business_id, "bill", issue.qbo_id)
+        balance = Decimal(str(bill.raw.get("Balance") or 0))
+        if balance <= 0:
+            raise HygieneWriteError("This bill is already paid in QuickBooks.")
+        amount = _amount(_cents(balance))
+        payload: dict[str, Any] = {
+            "VendorRef": bill.raw.get("VendorRef"),
+            "PayType": "Check",
+            "CheckPayment": {"BankAccountRef": {"value": bank_account_qbo_id}},
+            "TotalAmt": amount,
+            "TxnDate": paid_on.isoformat(),
+            "PrivateNote": RECORDED_PAYMENT_NOTE,
+            "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": issue.qbo_id, "TxnType": "Bill"}]}],
+        }
+        if bill.raw.get("CurrencyRef"):
+            payload["CurrencyRef"] = bill.raw["CurrencyRef"]
+        newest = await self._newest_run_id(business_id)
+        result = await self._write(
+            self._sync().create_entity(
+                business_id,
+                "BillPayment",
+                payload,
+                request_id=request_id,
+                user_id=user_id,
+                audit_action="hygiene.fix.record_payment",
+            )
+        )
+        outcome = await self._record_fix(
+            business_id,
+            issue,
+            fix="record_payment",
+            result=result,
+            before={"Bill": issue.qbo_id, "Balance": bill.raw.get("Balance")},
+            after={"BillPayment": result.qbo_id, **payload},
+            summary=summary,
+            revertible=True,
+            user_id=user_id,
+            newest_run_id=newest,
+        )
+        await self._request_sync_quietly(business_id)
+        return outcome
+
+    async def delete_bill(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        bill_qbo_id: str,
+        sync_token: str,
+        user_id: int | None,
+        summary: str,
+    ) -> FixOutcome:
+        """Delete one bill of a duplicate pair in QuickBooks (cannot be undone through the API)."""
+        bill = await self._require(business_id, "bill", bill_qbo_id)
+        newest = await self._newest_run_id(business_id)
+        result = await self._write(
+            self._sync().delete_entity(
+                business_id, "Bill", bill_qbo_id, sync_token=sync_token, user_id=user_id
+            )
+        )
+        async with self.db.write() as session:
+            # SmartSync's own entry names only Id and SyncToken; keep the whole bill that was deleted.
+            await core.add_audit_entry(
+                session,
+                action="hygiene.fix.delete_duplicate",
+                business_id=business_id,
+                user_id=user_id,
+                entity_type="Bill",
+                entity_id=bill_qbo_id,
+                before=json_safe(bill.raw),
+                after={"status": "Deleted"},
+                request_id=result.request_id,
+            )
+        return await self._record_fix(
+            business_id,
+            issue,
+            fix="delete_duplicate",
+            result=result,
+            before=bill.raw,
+            after={"status": "Deleted"},
+            summary=summary,
+            revertible=False,
+            user_id=user_id,
+            newest_run_id=newest,
+        )
+
+    async def invoice_email(self, business_id: int, invoice_qbo_id: str) -> str | None:
+        """Where QBO would email an invoice: its BillEmail, else its customer's e-mail address."""
+        async with self.db.read() as session:
+            invoice = await get_entity(session, business_id, Invoice, invoice_qbo_id)
+            if invoice is None:
+                return None
+            if invoice.bill_email:
+                return invoice.bill_email
+            customer = await get_entity(session, business_id, Customer, invoice.customer_qbo_id)
+        return customer.email if customer is not None else None
+
+    async def chase_invoice(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        send_to: str | None,
+        until: dt.date,
+        user_id: int | None,
+        summary: str,
+    ) -> FixOutcome:
+        """QBO emails the invoice to the customer; the issue is snoozed (chasing does not change its data)."""
+        result = await self._write(
+            self._sync().send_invoice(business_id, issue.qbo_id, user_id=user_id, send_to=send_to)
+        )
+        outcome = await self._record_fix(
+            business_id,
+            issue,
+            fix="chase",
+            result=result,
+            before=None,
+            after={"EmailStatus": result.obj.get("EmailStatus"), "BillEmail": result.obj.get("BillEmail")},
+            summary=summary,
+            revertible=False,
+            user_id=user_id,
+            resolves=False,
+        )
+        await self.snooze(business_id, issue, until=until, user_id=user_id, reason="chased")
+        return outcome
+
+    async def _request_sync_quietly(self, business_id: int) -> None:
+        # The write itself succeeded; a sync that cannot be queued now runs at the next schedule.
+        try:
+            await self._sync().request_sync(business_id, trigger="manual")
+        except Exception as exc:
+            log.warning("could not queue a sync after a hygiene fix", business_id=business_id, error=str(exc))
+
+    # --- undo ------------------------------------------------------------------------------------------
+
+    async def get_fix(self, business_id: int, fix_id: int) -> dict[str, Any] | None:
+        """A recorded fix of this business, as plain values."""
+        async with self.db.read() as session:
+            row = await repo.get_fix(session, business_id, fix_id)
+        if row is None:
+            return None
+        return {
+            "id": row.id,
+            "rule": row.rule,
+            "entity_type": row.entity_type,
+            "qbo_id": row.qbo_id,
+            "fix": row.fix,
+            "qbo_entity": row.qbo_entity,
+            "qbo_target_id": row.qbo_target_id,
+            "before": row.before,
+            "after": row.after,
+            "summary": row.summary,
+            "revertible": row.revertible,
+            "reverted_at": row.reverted_at,
+            "created_at": row.created_at,
+        }
+
+    async def revert_fix(self, business_id: int, fix_id: int, *, user_id: int | None) -> dict[str, Any]:
+        """Undo a fix in QuickBooks where it can be undone: restore the old fields, or delete the payment
+        that was recorded. Uses the SyncToken of our copy, so a change made since shows as a conflict."""
+        fix = await self.get_fix(business_id, fix_id)
+        if fix is None:
+            raise HygieneIssueNotFoundError(f"no fix {fix_id}")
+        if not fix["revertible"] or fix["reverted_at"] is not None:
+            raise FixNotRevertibleError("This fix cannot be undone in QuickBooks, or was undone already.")
+        entity, target = fix["qbo_entity"], fix["qbo_target_id"]
+        models = {name: model for name, model in ENTITY_MODELS.values()}
+        if fix["fix"] == "record_payment":
+            payment = await self._local(business_id, BillPayment, target)
+            if payment is None:
+                raise FixNotRevertibleError("The recorded payment is no longer in QuickBooks.")
+            await self._write(
+                self._sync().delete_entity(
+                    business_id, "BillPayment", target, sync_token=payment.sync_token, user_id=user_id
+                )
+            )
+            await self._request_sync_quietly(business_id)
+        else:
+            row = await self._local(business_id, models[entity], target) if entity in models else None
+            if row is None:
+                raise FixNotRevertibleError(f"{entity} {target} is no longer in QuickBooks.")
+            await self._write(
+                self._sync().update_entity(
+                    business_id,
+                    entity,
+                    target,
+                    dict(fix["before"] or {}),
+                    sync_token=row.sync_token,
+                    user_id=user_id,
+                    audit_action=f"hygiene.revert.{fix['fix']}",
+                )
+            )
+        key: IssueKey = (fix["rule"], fix["entity_type"], fix["qbo_id"])
+        async with self.db.write() as session:
+            await repo.mark_fix_reverted(session, business_id, fix_id, user_id=user_id)
+            await repo.reopen_issue(session, business_id, key)
+            await repo.bump_state(session, business_id, reevaluate=True)
+        return fix
+
+    async def _local(self, business_id: int, model: type[SyncedEntity], qbo_id: str) -> SyncedEntity | None:
+        async with self.db.read() as session:
+            return await get_entity(session, business_id, model, qbo_id)
