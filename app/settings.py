@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -41,22 +42,24 @@ def _env_int(env: dict[str, str], name: str, default: int, *, minimum: int = 0) 
 
 
 def load_or_create_secret(data_dir: Path) -> str:
-    """The secret key kept in the data directory, generated on first use (mode 0600)."""
+    """The secret key kept in the data directory, generated on first use (mode 0600).
+
+    Losing or changing it makes stored QuickBooks tokens unreadable (businesses must reconnect), so two
+    processes starting at once must agree on one key: the file is created with a hard link, which
+    fails if another process got there first, and then everyone reads what is on disk.
+    """
     path = data_dir / "secret_key"
-    if path.exists():
-        secret = path.read_text().strip()
-        if len(secret) >= 32:
-            return secret
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    # Write then rename so two processes starting together never read a half-written key.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(secret + "\n")
-    tmp.chmod(0o600)
-    if path.exists():
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_urlsafe(48) + "\n")
+        tmp.chmod(0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
         tmp.unlink()
-        return path.read_text().strip()
-    tmp.replace(path)
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise SettingsError(f"{path} holds a key shorter than 32 characters; delete it to generate a new one")
     return secret
 
 

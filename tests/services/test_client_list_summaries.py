@@ -184,7 +184,7 @@ async def test_the_summary_follows_a_sync_that_brings_new_cash_and_a_failed_sync
     assert stale.issues_high == after.issues_high + 1, "sync_stale is a high-severity issue"
 
 
-async def test_refresh_summary_after_a_decision_moves_the_runway_and_the_waiting_count(qbo):
+async def test_the_client_list_refreshes_a_row_after_a_decision_moves_the_runway(qbo):
     await build_world(qbo.db)
     business_id = await add_demo_business(qbo, IN_TROUBLE, firm=ACME)
     orchestrator = BusinessSummaryDataOrchestrator(qbo.db)
@@ -218,18 +218,19 @@ async def test_refresh_summary_after_a_decision_moves_the_runway_and_the_waiting
         seen=None,
         user_id=await _alice_id(qbo.db),
     )
-    after = await orchestrator.refresh_summary(business_id)
+    # Opening the client list brings the row up to date: the decision came after it was computed.
+    view = await ClientListService(ClientListDataOrchestrator(qbo.db)).list_for(await _alice_id(qbo.db))
+    listed = next(row for row in view.rows if row.business_id == business_id)
+    after = (await orchestrator.summaries_for([business_id]))[business_id]
 
     assert after is not None
     assert after.decisions_waiting == before.decisions_waiting - 1
+    assert listed.last_worked_by == "Alice"
     assert bill.qbo_id not in {item.qbo_id for item in after.top_decisions if item.entity_type == "bill"}
     assert after.runway_days is not None
     assert before.runway_days is not None
     # The bill's cash leaves after the old cash-zero date now, so the runway is longer.
     assert after.runway_days > before.runway_days
-    # And the client list says who worked on it last.
-    view = await ClientListService(ClientListDataOrchestrator(qbo.db)).list_for(await _alice_id(qbo.db))
-    assert next(row for row in view.rows if row.business_id == business_id).last_worked_by == "Alice"
 
 
 async def test_a_business_without_synced_data_has_a_row_without_figures(sqlite_database):

@@ -50,3 +50,9 @@ def test_explicit_values_win(tmp_path):
 def test_bad_values_say_what_is_wrong(tmp_path, name, value, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({"RUNWAY_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_a_short_stored_secret_is_refused_not_silently_replaced(tmp_path):
+    (tmp_path / "secret_key").write_text("short\n")
+    with pytest.raises(SettingsError, match="delete it"):
+        Settings.from_env({"RUNWAY_DATA_DIR": str(tmp_path)})

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from domains.core import repository as core
 from domains.core.db import Database
 from domains.summaries import repository as summaries
-from runway.services.data_orchestrators.business_summary_data_orchestrator import SummaryRecord
+from runway.services.data_orchestrators.business_summary_data_orchestrator import (
+    BusinessSummaryDataOrchestrator,
+    SummaryRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,19 @@ class ClientListDataOrchestrator:
             rows = await summaries.summaries_for(session, ids)
             connections = await summaries.connection_statuses(session, ids)
             worked = await summaries.last_worked(session, ids)
+        # Decisions and fixes are audited; a row computed before the latest of them is out of date.
+        # Only the few businesses someone just worked on are recomputed, never the whole firm.
+        stale = [
+            business_id
+            for business_id, (_who, at) in worked.items()
+            if business_id in rows and rows[business_id].computed_at < at
+        ]
+        if stale:
+            refresher = BusinessSummaryDataOrchestrator(self.db)
+            for business_id in stale:
+                await refresher.refresh_summary(business_id)
+            async with self.db.read() as session:
+                rows.update(await summaries.summaries_for(session, stale))
         clients = []
         for access in accesses:
             assert access.firm_id is not None

@@ -1,0 +1,272 @@
+"""Benchmark: ingest (issue 3) — decode + map + upsert of QBO pages vs sqlite3.executemany of the same rows.
+
+The pages are exactly what the sandbox serves for a full sync of a generated company. The measured path
+is what SmartSync does per page, minus HTTP and bookkeeping: `decode_body` (JSON with Decimal numbers),
+the entity's mapper from `domains.qbo.mappers.MAPPERS`, and `domains.synced.upsert_entities` in one
+`Database.write()` transaction per page, into a migrated SQLite file. The baseline inserts the very rows
+the mappers produced (parents with their lines), already converted to SQLite values, with the stdlib
+`sqlite3.executemany`, one transaction per page, into another copy of the same schema with the same
+pragmas. Both start from empty tables, so both take the insert path.
+
+A third, informational pass runs the same mapped rows through a variant of the upsert that hands SQLAlchemy
+the rows as executemany parameters instead of one multi-row VALUES clause; it shows how much of the gap
+is statement compilation (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from sqlalchemy import Table
+
+from bench.qbo_rig import (
+    SeededCompany,
+    company_pages,
+    fresh_database,
+    keep_synced_database,
+    parent_column,
+    runway_template,
+    seeded_company,
+    upsert_executemany,
+)
+from bench.registry import BenchContext, Report, at_least, benchmark, log
+from domains.core import repository as core
+from domains.core.db import Database, utcnow
+from domains.qbo.client import decode_body
+from domains.qbo.mappers import MAPPERS
+from domains.synced import EntityRow, json_safe, lines_relationship, upsert_entities
+
+FULL_SIZE = 50_000
+QUICK_SIZE = 10_000
+HOME = "USD"
+
+
+@dataclass
+class Timings:
+    parse: float = 0.0
+    map: float = 0.0
+    upsert: float = 0.0
+    rows: int = 0
+    lines: int = 0
+    mapped: dict[str, list[list[EntityRow]]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return self.parse + self.map + self.upsert
+
+
+async def _business(url: str) -> tuple[Database, int]:
+    db = Database(url)
+    async with db.write() as session:
+        business = await core.create_business(session, name="Northgate Wholesale Distributors")
+    return db, business.id
+
+
+async def ingest(url: str, pages: dict[str, list[bytes]]) -> Timings:
+    """The measured path: decode, map and upsert each page in its own write transaction."""
+    db, business_id = await _business(url)
+    timings = Timings()
+    try:
+        for entity, entity_pages in pages.items():
+            mapper = MAPPERS[entity]
+            timings.mapped[entity] = []
+            for page in entity_pages:
+                t0 = time.perf_counter()
+                items = decode_body(page)["QueryResponse"].get(entity, [])
+                objects = [o for o in items if isinstance(o, dict)]
+                t1 = time.perf_counter()
+                rows = [mapper(o, home_currency=HOME) for o in objects]
+                t2 = time.perf_counter()
+                async with db.write() as session:
+                    written = await upsert_entities(session, business_id, mapper.model, rows)
+                t3 = time.perf_counter()
+                if len(written) != len(rows):
+                    raise RuntimeError(f"{entity}: upsert wrote {len(written)} of {len(rows)} rows")
+                timings.parse += t1 - t0
+                timings.map += t2 - t1
+                timings.upsert += t3 - t2
+                timings.rows += len(rows)
+                timings.lines += sum(len(r.lines) for r in rows)
+                timings.mapped[entity].append(rows)
+    finally:
+        await db.dispose()
+    return timings
+
+
+async def ingest_variant(url: str, mapped: dict[str, list[list[EntityRow]]]) -> tuple[float, int]:
+    """Seconds to upsert already-mapped pages with `upsert_executemany` (the what-if pass), and the
+    business id the rows belong to."""
+    db, business_id = await _business(url)
+    took = 0.0
+    try:
+        for entity, entity_pages in mapped.items():
+            model = MAPPERS[entity].model
+            for rows in entity_pages:
+                t0 = time.perf_counter()
+                async with db.write() as session:
+                    written = await upsert_executemany(session, business_id, model, rows)
+                took += time.perf_counter() - t0
+                if len(written) != len(rows):
+                    raise RuntimeError(f"{entity}: variant wrote {len(written)} of {len(rows)} rows")
+    finally:
+        await db.dispose()
+    return took, business_id
+
+
+def _sqlite_value(value: Any, key: str) -> Any:
+    if key == "raw":
+        return json.dumps(json_safe(value))
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+@dataclass
+class PreparedPage:
+    parent_sql: str
+    parents: list[tuple[Any, ...]]
+    line_sql: str | None
+    lines: list[tuple[Any, ...]]
+
+
+def prepare_baseline(mapped: dict[str, list[list[EntityRow]]], business_id: int) -> list[PreparedPage]:
+    """The mapped rows as plain tuples for `executemany` (explicit ids so lines can point at parents)."""
+    prepared: list[PreparedPage] = []
+    now = utcnow()
+    for entity, entity_pages in mapped.items():
+        model = MAPPERS[entity].model
+        table = model.__table__
+        assert isinstance(table, Table)
+        columns = [c.key for c in table.columns]
+        parent_sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+        )
+        rel = lines_relationship(model)
+        line_columns: list[str] = []
+        line_sql = None
+        parent = ""
+        if rel is not None:
+            line_table = rel.target
+            assert isinstance(line_table, Table)
+            parent = parent_column(rel)
+            line_columns = [c.key for c in line_table.columns if c.key != "id"]
+            line_sql = (
+                f"INSERT INTO {line_table.name} ({', '.join(line_columns)}) "
+                f"VALUES ({', '.join('?' for _ in line_columns)})"
+            )
+        next_id = 1
+        for rows in entity_pages:
+            parents: list[tuple[Any, ...]] = []
+            lines: list[tuple[Any, ...]] = []
+            for row in rows:
+                values = {**row.values, "id": next_id, "business_id": business_id, "synced_at": now}
+                parents.append(tuple(_sqlite_value(values[c], c) for c in columns))
+                for position, line in enumerate(row.lines):
+                    full = {**line, "business_id": business_id, parent: next_id, "position": position}
+                    lines.append(tuple(_sqlite_value(full[c], c) for c in line_columns))
+                next_id += 1
+            prepared.append(PreparedPage(parent_sql, parents, line_sql, lines))
+    return prepared
+
+
+def executemany_baseline(path: Path, pages: list[PreparedPage]) -> float:
+    """Seconds for raw sqlite3.executemany of the prepared rows, one transaction per page."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        # The pragmas Runway's Database sets on every connection (domains/core/db.py).
+        for pragma in ("journal_mode=WAL", "busy_timeout=10000", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        start = time.perf_counter()
+        for page in pages:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(page.parent_sql, page.parents)
+            if page.line_sql and page.lines:
+                conn.executemany(page.line_sql, page.lines)
+            conn.execute("COMMIT")
+        return time.perf_counter() - start
+    finally:
+        conn.close()
+
+
+def raw_encoding(mapped: dict[str, list[list[EntityRow]]]) -> tuple[float, float]:
+    """Seconds to turn every row's raw QBO object into JSON text: as stored today (`json_safe`, then
+    `json.dumps`, which the JSON column calls), and with msgspec writing Decimals as JSON numbers."""
+    raws = [row.values["raw"] for pages in mapped.values() for rows in pages for row in rows]
+    encoder = msgspec.json.Encoder(decimal_format="number")
+    start = time.perf_counter()
+    for raw in raws:
+        json.dumps(json_safe(raw))
+    today = time.perf_counter() - start
+    start = time.perf_counter()
+    for raw in raws:
+        encoder.encode(raw)
+    return today, time.perf_counter() - start
+
+
+async def _business_id(url: str) -> int:
+    db, business_id = await _business(url)
+    await db.dispose()
+    return business_id
+
+
+@benchmark(
+    "ingest",
+    issue=3,
+    order=20,
+    summary="rows/s of decode + map + upsert ÷ raw sqlite3.executemany of the same rows (target >= 0.5)",
+)
+async def ingest_benchmark(ctx: BenchContext, report: Report) -> None:
+    size = QUICK_SIZE if ctx.quick else FULL_SIZE
+    company: SeededCompany = await seeded_company(ctx.cache, size)
+    template = runway_template(ctx.cache)
+    log(f"reading the {company.synced_entities:,} entities' pages from the sandbox")
+    pages = await company_pages(company)
+    page_count = sum(len(p) for p in pages.values())
+
+    log("ingest: decode + map + upsert_entities")
+    measured = await ingest(fresh_database(template, ctx.workdir / "ingest.db"), pages)
+
+    baseline_path = ctx.workdir / "baseline.db"
+    business_id = await _business_id(fresh_database(template, baseline_path))
+    prepared = prepare_baseline(measured.mapped, business_id)
+    log("baseline: sqlite3.executemany of the same rows")
+    baseline = executemany_baseline(baseline_path, prepared)
+
+    log("what-if: the same upsert with executemany parameters")
+    variant_path = ctx.workdir / "variant.db"
+    variant, variant_business = await ingest_variant(fresh_database(template, variant_path), measured.mapped)
+    # The calculators benchmark reads this company's snapshot; spare it loading the rows again.
+    keep_synced_database(ctx.cache, company, variant_path, variant_business)
+
+    json_today, json_msgspec = raw_encoding(measured.mapped)
+
+    rows = measured.rows
+    report.note(
+        f"{rows:,} entities (+{measured.lines:,} lines) in {page_count} pages of a generated "
+        f"{size:,}-entity company; SQLite file, one transaction per page"
+    )
+    report.metric("ingest rows/s (decode + map + upsert)", rows / measured.total, "rows/s")
+    report.metric("baseline rows/s (sqlite3.executemany)", rows / baseline, "rows/s")
+    report.metric("ingest ratio (ingest ÷ baseline rows/s)", baseline / measured.total, target=at_least(0.5))
+    report.metric("decode share of ingest time", measured.parse / measured.total)
+    report.metric("map share of ingest time", measured.map / measured.total)
+    report.metric("upsert share of ingest time", measured.upsert / measured.total)
+    report.metric("upsert_entities µs per row", measured.upsert / rows * 1e6, "µs")
+    report.metric("what-if: executemany upsert µs per row", variant / rows * 1e6, "µs")
+    report.metric(
+        "what-if ratio (decode + map + executemany upsert ÷ baseline)",
+        baseline / (measured.parse + measured.map + variant),
+    )
+    report.metric("raw JSON today (json_safe + json.dumps) µs per row", json_today / rows * 1e6, "µs")
+    report.metric("raw JSON with msgspec (Decimal as number) µs per row", json_msgspec / rows * 1e6, "µs")
