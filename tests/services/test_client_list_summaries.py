@@ -19,7 +19,9 @@ from runway.services.data_orchestrators.decision_console_data_orchestrator impor
     DecisionConsoleDataOrchestrator,
     NewDecision,
 )
+from runway.services.data_orchestrators.runway_report_data_orchestrator import RunwayReportDataOrchestrator
 from runway.services.experiences.client_list import ClientListService
+from runway.services.experiences.runway_report import RunwayReportService
 from tests.support.personas import build_world
 from tests.support.qbo import bank_account
 from tests.support.runway_world import (
@@ -240,3 +242,48 @@ async def test_a_business_without_synced_data_has_a_row_without_figures(sqlite_d
     assert record.status == "unknown"
     assert not record.has_figures
     assert await BusinessSummaryDataOrchestrator(sqlite_database).refresh_summary(424242) is None
+
+
+async def test_the_report_counts_a_decisions_planned_date_like_the_screens(qbo):
+    await build_world(qbo.db)
+    business_id = await add_demo_business(qbo, IN_TROUBLE, firm=ACME)
+    before = (await BusinessSummaryDataOrchestrator(qbo.db).summaries_for([business_id]))[business_id]
+    bill = next(item for item in before.top_decisions if item.entity_type == "bill")
+    name = await _business_name(qbo.db, business_id)
+    report_before = await RunwayReportService(RunwayReportDataOrchestrator(qbo.db)).report(name, before.as_of)
+    later = before.as_of + dt.timedelta(days=60)
+    await DecisionConsoleDataOrchestrator(qbo.db).record_decision(
+        business_id,
+        NewDecision(
+            entity_type="bill",
+            qbo_id=bill.qbo_id,
+            party_qbo_id=None,
+            party_name=bill.party,
+            doc_number=bill.doc_number,
+            amount_cents=bill.amount_cents,
+            currency="USD",
+            verb="delay",
+            parameters={"on": later.isoformat()},
+            planned_on=later,
+            status="approved",
+            delta_runway_days=None,
+            delta_direction="longer",
+            new_cash_zero_date=None,
+            new_lowest_cash_cents=before.lowest_cash_cents or 0,
+            days_past_terms=None,
+            decided_on=before.as_of,
+        ),
+        seen=None,
+        user_id=await _alice_id(qbo.db),
+    )
+    report_after = await RunwayReportService(RunwayReportDataOrchestrator(qbo.db)).report(name, before.as_of)
+    assert report_after["runway"]["days"] > report_before["runway"]["days"]
+
+
+async def _business_name(db, business_id: int) -> str:
+    from domains.core import repository as core
+
+    async with db.read() as session:
+        business = await core.get_business(session, business_id)
+    assert business is not None
+    return business.name

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from domains.core import repository as core
 from domains.core.db import Database
-from runway.services.calculators.snapshots import BusinessSnapshot
-from runway.services.data_orchestrators.business_snapshot import load_business_snapshot
+from runway.services.calculators import HygieneIssue
+from runway.services.calculators.snapshots import BusinessSnapshot, PlannedDate
+from runway.services.data_orchestrators.runway_inputs import load_runway_inputs
 
 
 @dataclass(frozen=True, slots=True)
 class ReportData:
+    """The same inputs the screens use: the snapshot, decisions' planned dates and the open issues."""
+
     business_id: int
     timezone: str
     snapshot: BusinessSnapshot
+    as_of: dt.date
+    now: dt.datetime
+    planned_dates: tuple[PlannedDate, ...]
+    chased_invoice_ids: tuple[str, ...]
+    open_issues: tuple[HygieneIssue, ...]
 
 
 class BusinessNameError(LookupError):
@@ -34,9 +43,15 @@ class RunwayReportDataOrchestrator:
             raise BusinessNameError(f"{len(matches)} businesses are named {name!r}; rename one of them")
         return matches[0].id
 
-    async def get_report_data(self, business_id: int) -> ReportData:
-        async with self.db.read() as session:
-            snapshot = await load_business_snapshot(session, business_id)
-            business = await core.get_business(session, business_id)
-            assert business is not None
-            return ReportData(business_id, business.timezone, snapshot)
+    async def get_report_data(self, business_id: int, as_of: dt.date | None = None) -> ReportData:
+        inputs = await load_runway_inputs(self.db, business_id, as_of=as_of)
+        return ReportData(
+            business_id,
+            inputs.timezone,
+            inputs.snapshot,
+            inputs.as_of,
+            inputs.now,
+            inputs.plan.planned_dates,
+            inputs.plan.chased_invoice_ids,
+            inputs.open_issues,
+        )

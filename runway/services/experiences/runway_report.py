@@ -27,9 +27,16 @@ class RunwayReportService:
     async def report(self, business_name: str, as_of: dt.date | None = None) -> dict[str, Any]:
         """The report document of PRODUCT.md §6; `runway.weeks` is a Decimal (a JSON number)."""
         business_id = await self.data_orchestrator.find_business_id(business_name)
-        data = await self.data_orchestrator.get_report_data(business_id)
-        now = dt.datetime.now(dt.UTC)
-        report = build_runway_report(data.snapshot, as_of or business_today(data.timezone, now), now=now)
+        data = await self.data_orchestrator.get_report_data(business_id, as_of)
+        # Decisions' planned dates and the open (not dismissed or snoozed) issues, as on the screens.
+        report = build_runway_report(
+            data.snapshot,
+            data.as_of,
+            planned_dates=data.planned_dates,
+            chased_invoice_ids=data.chased_invoice_ids,
+            hygiene_issues=data.open_issues,
+            now=data.now,
+        )
         weeks = report["runway"]["weeks"]
         report["runway"]["weeks"] = Decimal(weeks) if weeks is not None else None
         return report
