@@ -195,31 +195,7 @@ async def test_the_client_list_refreshes_a_row_after_a_decision_moves_the_runway
     bill = next(item for item in before.top_decisions if item.entity_type == "bill")
 
     # Alice delays the first waiting bill by 60 days in the Decision Console.
-    later = before.as_of + dt.timedelta(days=60)
-    await DecisionConsoleDataOrchestrator(qbo.db).record_decision(
-        business_id,
-        NewDecision(
-            entity_type="bill",
-            qbo_id=bill.qbo_id,
-            party_qbo_id=None,
-            party_name=bill.party,
-            doc_number=bill.doc_number,
-            amount_cents=bill.amount_cents,
-            currency="USD",
-            verb="delay",
-            parameters={"on": later.isoformat()},
-            planned_on=later,
-            status="proposed",
-            delta_runway_days=None,
-            delta_direction="longer",
-            new_cash_zero_date=None,
-            new_lowest_cash_cents=before.lowest_cash_cents or 0,
-            days_past_terms=None,
-            decided_on=before.as_of,
-        ),
-        seen=None,
-        user_id=await _alice_id(qbo.db),
-    )
+    await _delay(qbo, business_id, bill, before, status="proposed")
     # Opening the client list brings the row up to date: the decision came after it was computed.
     view = await ClientListService(ClientListDataOrchestrator(qbo.db)).list_for(await _alice_id(qbo.db))
     listed = next(row for row in view.rows if row.business_id == business_id)
@@ -251,6 +227,22 @@ async def test_the_report_counts_a_decisions_planned_date_like_the_screens(qbo):
     bill = next(item for item in before.top_decisions if item.entity_type == "bill")
     name = await _business_name(qbo.db, business_id)
     report_before = await RunwayReportService(RunwayReportDataOrchestrator(qbo.db)).report(name, before.as_of)
+    await _delay(qbo, business_id, bill, before, status="approved")
+    report_after = await RunwayReportService(RunwayReportDataOrchestrator(qbo.db)).report(name, before.as_of)
+    assert report_after["runway"]["days"] > report_before["runway"]["days"]
+
+
+async def _business_name(db, business_id: int) -> str:
+    from domains.core import repository as core
+
+    async with db.read() as session:
+        business = await core.get_business(session, business_id)
+    assert business is not None
+    return business.name
+
+
+async def _delay(qbo, business_id: int, bill, before, *, status: str) -> None:
+    """Alice delays a waiting bill by 60 days in the Decision Console."""
     later = before.as_of + dt.timedelta(days=60)
     await DecisionConsoleDataOrchestrator(qbo.db).record_decision(
         business_id,
@@ -265,7 +257,7 @@ async def test_the_report_counts_a_decisions_planned_date_like_the_screens(qbo):
             verb="delay",
             parameters={"on": later.isoformat()},
             planned_on=later,
-            status="approved",
+            status=status,
             delta_runway_days=None,
             delta_direction="longer",
             new_cash_zero_date=None,
@@ -276,14 +268,3 @@ async def test_the_report_counts_a_decisions_planned_date_like_the_screens(qbo):
         seen=None,
         user_id=await _alice_id(qbo.db),
     )
-    report_after = await RunwayReportService(RunwayReportDataOrchestrator(qbo.db)).report(name, before.as_of)
-    assert report_after["runway"]["days"] > report_before["runway"]["days"]
-
-
-async def _business_name(db, business_id: int) -> str:
-    from domains.core import repository as core
-
-    async with db.read() as session:
-        business = await core.get_business(session, business_id)
-    assert business is not None
-    return business.name
