@@ -86,6 +86,9 @@ def server_env(data_dir: Path, port: int) -> dict[str, str]:
         "RUNWAY_LOG_LEVEL": "WARNING",
         "RUNWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "RUNWAY_SANDBOX_PORT": "0",
+        # The demo data is built once per session; without this, a server started more than 15 minutes
+        # later would begin re-syncing every company in the middle of a test. Queued runs still execute.
+        "RUNWAY_SYNC_INTERVAL_MINUTES": "1000000",
     }
 
 

@@ -87,14 +87,15 @@ async def test_rows_show_stale_syncs_in_red_and_who_last_worked(client, sqlite_d
             "hygiene_score": 77,
             "decisions_waiting": 4,
         }
+        # Alice's work comes before the rows are computed, so the rows are current and shown as stored.
+        await core.add_audit_entry(
+            session, action="decision.proposed", business_id=world.acme_client_two, user_id=alice.id
+        )
         await summaries.upsert_summary(
             session, world.acme_client_one, **fields, last_sync_at=utcnow() - dt.timedelta(hours=30)
         )
         await summaries.upsert_summary(
             session, world.acme_client_two, **fields, last_sync_at=utcnow() - dt.timedelta(hours=1)
-        )
-        await core.add_audit_entry(
-            session, action="decision.proposed", business_id=world.acme_client_two, user_id=alice.id
         )
     await sign_in(client, "bert@acme.test")
     page = (await client.get("/clients")).text
