@@ -34,6 +34,11 @@ def selected(page: Page):
     return page.locator("#tray [data-keynav-item].is-selected")
 
 
+def wait_until_idle(page: Page) -> None:
+    """A person reads the panel before pressing a key: let htmx finish swapping and settling it first."""
+    page.wait_for_function("!document.querySelector('.htmx-request, .htmx-settling, .htmx-swapping')")
+
+
 def move_to(page: Page, rule: str) -> str:
     """Press j until the selected row is an issue of `rule`; returns that row's id."""
     for _ in range(30):
@@ -82,6 +87,7 @@ def test_triage_three_issues_with_the_keyboard_only(page: Page, demo_server, con
     snoozed = selected(page).get_attribute("id") or ""
     page.keyboard.press("z")
     expect(page.locator(f'#{snoozed} [data-hotkey="1"]')).to_be_visible()
+    wait_until_idle(page)
     page.keyboard.press("1")
     expect(page.locator(f"#{snoozed}")).to_have_attribute("data-cleared", "snoozed")
     expect(page.locator(f"#{snoozed}")).to_contain_text("Snoozed until")
