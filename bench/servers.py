@@ -13,6 +13,7 @@ interpreter) on 127.0.0.1 and a free port, and is stopped when its `with` block 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -119,11 +120,10 @@ def _wait_healthy(server: ServerProcess, health_path: str, timeout: float) -> No
             raise RuntimeError(
                 f"server exited with {server.process.returncode} before it was healthy:\n{server.log_tail()}"
             )
-        try:
+        # Not listening yet is the expected answer until the server is up.
+        with contextlib.suppress(httpx.HTTPError):
             if httpx.get(server.url + health_path, timeout=2).status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.1)
     raise RuntimeError(f"server at {server.url} was not healthy after {timeout:.0f} s:\n{server.log_tail()}")
 

@@ -67,11 +67,10 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout: floa
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"runway serve exited with {process.returncode}")
-        try:
+        # Not listening yet is the expected answer until the server is up.
+        with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.1)
     raise RuntimeError("runway serve did not become healthy in time")
 
