@@ -512,7 +512,11 @@ def possible_duplicate_bill(ctx: RuleContext) -> Iterator[Finding]:
         if _doc(bill):
             by_doc[(bill.vendor_qbo_id, _doc(bill))].append(bill)
         by_total[(bill.vendor_qbo_id, bill.currency or ctx.home, bill.total_cents)].append(bill)
-    for newer in sorted(ctx.snapshot.bills, key=lambda b: (qbo_id_key(b.vendor_qbo_id), _newer_first(b))):
+    # Only bills sharing a vendor's number or total can pair; sorting just those keeps a 50k-entity
+    # business from sorting every bill it ever had.
+    groups = (*by_doc.values(), *by_total.values())
+    candidates = {id(b): b for group in groups if len(group) > 1 for b in group}
+    for newer in sorted(candidates.values(), key=lambda b: (qbo_id_key(b.vendor_qbo_id), _newer_first(b))):
         matches: list[tuple[BillSnap, str]] = []
         same_doc = by_doc.get((newer.vendor_qbo_id, _doc(newer)), []) if _doc(newer) else []
         same_total = by_total[(newer.vendor_qbo_id, newer.currency or ctx.home, newer.total_cents)]

@@ -12,6 +12,7 @@ hygiene) so every screen agrees on them.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -139,18 +140,18 @@ def typical_lateness_by_customer(
             seen = latest_payment.get(invoice_id)
             if seen is None or payment.txn_date > seen:
                 latest_payment[invoice_id] = payment.txn_date
-    history: dict[str, list[tuple[dt.date, tuple[int, int, str], int]]] = defaultdict(list)
+    history: dict[str, list[tuple[dt.date, InvoiceSnap]]] = defaultdict(list)
     for invoice in snapshot.invoices:
         paid_on = latest_payment.get(invoice.qbo_id)
         if invoice.balance_cents != 0 or paid_on is None:
             continue
-        late = (paid_on - effective_due_date(invoice, idx)).days
-        history[invoice.customer_qbo_id].append((paid_on, qbo_id_key(invoice.qbo_id), late))
+        history[invoice.customer_qbo_id].append((paid_on, invoice))
     result: dict[str, int] = {}
     for customer_id, rows in history.items():
-        rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
-        latest = rows[:LATENESS_HISTORY]
-        mean = div_round_half_away(sum(row[2] for row in latest), len(latest))
+        # Only the latest 12 count, so only their due dates are worked out.
+        latest = heapq.nlargest(LATENESS_HISTORY, rows, key=lambda row: (row[0], qbo_id_key(row[1].qbo_id)))
+        lates = [(paid_on - effective_due_date(invoice, idx)).days for paid_on, invoice in latest]
+        mean = div_round_half_away(sum(lates), len(lates))
         result[customer_id] = max(LATENESS_MIN_DAYS, min(LATENESS_MAX_DAYS, mean))
     return result
 
