@@ -699,13 +699,14 @@ def vendor_missing_terms(ctx: RuleContext) -> Iterator[Finding]:
 @register_rule("unapplied_customer_payment", severity="medium", attaches_to=("payment",), fix="apply_payment")
 def unapplied_customer_payment(ctx: RuleContext) -> Iterator[Finding]:
     """Customer payment (any date) with ``UnappliedAmt`` > 0."""
-    for payment in sorted(ctx.snapshot.payments, key=lambda p: qbo_id_key(p.qbo_id)):
-        if payment.unapplied_cents <= 0:
-            continue
+    unapplied = [p for p in ctx.snapshot.payments if p.unapplied_cents > 0]
+    open_by_customer: dict[str, int] = defaultdict(int)
+    if unapplied:
+        for invoice in ctx.open_invoices:
+            open_by_customer[invoice.customer_qbo_id] += ctx.home_balance(invoice)
+    for payment in sorted(unapplied, key=lambda p: qbo_id_key(p.qbo_id)):
         amount = payment.home(payment.unapplied_cents, ctx.home)
-        open_for_customer = sum(
-            ctx.home_balance(i) for i in ctx.open_invoices if i.customer_qbo_id == payment.customer_qbo_id
-        )
+        open_for_customer = open_by_customer.get(payment.customer_qbo_id, 0)
         tail = (
             f"the customer's open invoices ({ctx.money(open_for_customer)}) may be forecast as receipts again"
             if open_for_customer
