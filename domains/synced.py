@@ -40,8 +40,8 @@ from domains.core.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
 _MANAGED_COLUMNS = frozenset({"id", "business_id", "synced_at"})
 _MANAGED_LINE_COLUMNS = frozenset({"id", "business_id", "position"})
 
-# Rows per INSERT statement: keeps bound parameters well under SQLite's 32,766-variable limit
-# for the widest synced table (about 25 columns).
+# Parents per line replacement and per delete: keeps an IN (...) list well under SQLite's 32,766
+# bound-parameter limit. (Entity upserts are batched by SQLAlchemy's insertmanyvalues, 1,000 rows each.)
 _CHUNK = 500
 
 
@@ -221,35 +221,37 @@ async def upsert_entities(
 
     rel = lines_relationship(model)
     now = utcnow()
-    written: list[str] = []
     pending = _dedupe(rows)
-    for start in range(0, len(pending), _CHUNK):
-        chunk = pending[start : start + _CHUNK]
-        values = [
-            {
-                **_complete(row.values, table, _MANAGED_COLUMNS, "entity row"),
-                "raw": json_safe(row.values["raw"]),
-                "business_id": business_id,
-                "synced_at": now,
-            }
-            for row in chunk
-        ]
-        stmt = insert_fn(table).values(values)
-        excluded = stmt.excluded
-        update_columns = {
-            c.key: excluded[c.key] for c in table.columns if c.key not in {"id", "business_id", "qbo_id"}
+    if not pending:
+        return []
+    insert = insert_fn(table)
+    excluded = insert.excluded
+    # One statement, compiled once and cached, executed with every row as parameters: SQLAlchemy batches
+    # it into multi-row INSERTs itself. Building `.values(list)` per chunk instead recompiled a fresh
+    # 500-row statement each time, which was most of the sync's CPU (see docs/performance.md).
+    stmt = insert.on_conflict_do_update(
+        index_elements=[table.c.business_id, table.c.qbo_id],
+        set_={c.key: excluded[c.key] for c in table.columns if c.key not in {"id", "business_id", "qbo_id"}},
+        where=cast(table.c.sync_token, BigInteger) <= cast(excluded.sync_token, BigInteger),
+    ).returning(table.c.id, table.c.qbo_id)
+    params = [
+        {
+            **_complete(row.values, table, _MANAGED_COLUMNS, "entity row"),
+            "raw": json_safe(row.values["raw"]),
+            "business_id": business_id,
+            "synced_at": now,
         }
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[table.c.business_id, table.c.qbo_id],
-            set_=update_columns,
-            where=cast(table.c.sync_token, BigInteger) <= cast(excluded.sync_token, BigInteger),
-        ).returning(table.c.id, table.c.qbo_id)
-        # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
-        stored = {qbo_id: row_id for row_id, qbo_id in (await session.execute(stmt)).all()}
-        written.extend(stored)
-        if rel is not None and stored:
-            await _replace_lines(session, business_id, rel, chunk, stored)
-    return written
+        for row in pending
+    ]
+    # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
+    stored = {qbo_id: row_id for row_id, qbo_id in (await session.execute(stmt, params)).all()}
+    if rel is not None and stored:
+        for start in range(0, len(pending), _CHUNK):
+            chunk = pending[start : start + _CHUNK]
+            written = {row.qbo_id: stored[row.qbo_id] for row in chunk if row.qbo_id in stored}
+            if written:
+                await _replace_lines(session, business_id, rel, chunk, written)
+    return list(stored)
 
 
 async def _replace_lines(
