@@ -843,23 +843,18 @@ class HygieneTrayService:
         as_of = ctx.data.as_of
         row = self._row(ctx, issue, business.name, True, scope, filters)
         until: dt.date | None = None
+        problem = "Choose how long to snooze."
         days = _int(form.get("days"))
         if days is not None and 1 <= days <= 366:
             until = as_of + dt.timedelta(days=days)
         elif form.get("until"):
             until = parse_date(form.get("until"))
             if until is None or until <= as_of:
-                snoozing = self._snooze_row(row, as_of)
-                raise FixInputError(
-                    f"Pick a date after today ({_day(as_of)}) to snooze until.",
-                    replace(snoozing, error=f"Pick a date after today ({_day(as_of)})."),
-                    self._counters(ctx.data, scope, self._base(business, scope), filters),
-                )
+                until, problem = None, f"Pick a date after today ({_day(as_of)})."
         if until is None:
-            snoozing = self._snooze_row(row, as_of)
             raise FixInputError(
-                "Choose how long to snooze.",
-                replace(snoozing, error="Choose how long to snooze."),
+                problem,
+                replace(self._snooze_row(row, as_of), error=problem),
                 self._counters(ctx.data, scope, self._base(business, scope), filters),
             )
         await self.data_orchestrator.snooze(business.id, issue, until=until, user_id=user.id)
