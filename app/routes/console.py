@@ -14,7 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.htmx import render, wants_partial
@@ -60,8 +60,8 @@ def _entity(entity_type: str) -> str:
     return entity_type
 
 
-def _back(business_id: int, anchor: str = "") -> Redirect:
-    return Redirect(path=f"/b/{business_id}/console{anchor}", status_code=303)
+def _back(business_id: int, suffix: str = "") -> Redirect:
+    return Redirect(path=f"/b/{business_id}/console{suffix}", status_code=303)
 
 
 @get("/b/{business_id:int}/console", name="console:page")
@@ -70,9 +70,10 @@ async def console_page(
     user: NamedDependency[CurrentUser],
     business: NamedDependency[BusinessContext],
     decision_console: NamedDependency[DecisionConsoleService],
+    finalized: FromQuery[int | None] = None,
 ) -> Template:
-    """The Decision Console of one business."""
-    view = await _call(lambda: decision_console.console(business, user))
+    """The Decision Console of one business (with a finalize's results after finalize without JavaScript)."""
+    view = await _call(lambda: decision_console.console(business, user, finalized=finalized))
     return render(request, page="pages/console.html", view=view, user=user)
 
 
@@ -172,8 +173,8 @@ async def console_finalize(
 ) -> Template | Redirect:
     """Start finalize (htmx then runs it one item per request, showing progress), or run it all (no JS)."""
     if not wants_partial(request):
-        await _call(lambda: decision_console.finalize(business, user))
-        return _back(business.id)
+        done = await _call(lambda: decision_console.finalize(business, user))
+        return _back(business.id, f"?finalized={done.batch_id}" if done is not None else "")
     view = await _call(lambda: decision_console.start_finalize(business, user))
     return render(
         request,

@@ -237,6 +237,25 @@ async def test_finalize_runs_one_item_per_request_and_ends_with_the_whole_queue(
     assert len(payments) == 1
 
 
+async def test_finalize_without_javascript_runs_everything_and_shows_the_results(console_app):
+    cw, client = console_app
+    await sign_in(client, "alice@acme.test")
+    path = f"/b/{cw.business_id}/console"
+    token = await csrf_token(client, path)
+    await client.post(
+        f"{path}/items/invoice/201",
+        data={"action": "chase", "seen": "none", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    response = await client.post(f"{path}/finalize", data={"_csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert re.fullmatch(rf"{path}\?finalized=\d+", location)
+    page = await client.get(location)
+    assert "Finalized: 1 of 1" in page.text
+    assert (await client.get(f"{path}?finalized=999999")).status_code == 404
+
+
 async def test_undo_swaps_the_undone_row_out_of_band(console_app):
     cw, client = console_app
     await sign_in(client, "alice@acme.test")

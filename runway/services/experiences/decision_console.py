@@ -539,6 +539,7 @@ class DecisionConsoleService:
         *,
         focus: tuple[str, str] | None = None,
         form: str | None = None,
+        finalized: int | None = None,
     ) -> ConsoleView:
         """The whole screen: header, counters, the queue in priority order and any running finalize.
 
@@ -547,9 +548,11 @@ class DecisionConsoleService:
             user: The signed-in user.
             focus: (entity type, QBO Id) of an item whose detail panel is open.
             form: A verb whose inline form the focused item shows (pages without JavaScript).
+            finalized: A finalize batch whose results to show (after finalize without JavaScript).
         """
         ctx = await self._context(business, user)
-        view = self._console_view(ctx)
+        shown = await self.finalize_progress(business, finalized) if finalized is not None else None
+        view = self._console_view(ctx, finalize=shown)
         if focus is None:
             return view
         row = self._row_for(ctx, *focus)
