@@ -139,8 +139,18 @@ class AgingCalculator:
             MissingExchangeRateError: A foreign-currency open amount cannot be converted.
         """
         home = snapshot.home_currency
-        ap_items = tuple(_age(bill, as_of, home) for bill in snapshot.bills if bill.is_open)
-        ar_items = tuple(_age(invoice, as_of, home) for invoice in snapshot.invoices if invoice.is_open)
+        # Plain `balance_cents` reads instead of `is_open`: these loops visit every bill and invoice
+        # ever synced, most of them paid.
+        ap_items = tuple(
+            _age(bill, "bill", bill.vendor_qbo_id, as_of, home)
+            for bill in snapshot.bills
+            if bill.balance_cents > 0
+        )
+        ar_items = tuple(
+            _age(invoice, "invoice", invoice.customer_qbo_id, as_of, home)
+            for invoice in snapshot.invoices
+            if invoice.balance_cents > 0
+        )
         ap_unapplied = sum(c.home_balance(home) for c in snapshot.vendor_credits if c.balance_cents > 0)
         ar_unapplied = sum(
             p.home(p.unapplied_cents, home) for p in snapshot.payments if p.unapplied_cents > 0
@@ -154,18 +164,21 @@ class AgingCalculator:
         )
 
 
-def _age(item: BillSnap | InvoiceSnap, as_of: dt.date, home: str) -> AgedItem:
-    aged_from = item.due_date if item.due_date is not None else item.txn_date
+def _age(
+    item: BillSnap | InvoiceSnap, kind: EntityKind, party_qbo_id: str, as_of: dt.date, home: str
+) -> AgedItem:
+    due = item.due_date
+    aged_from = due if due is not None else item.txn_date
     days = (as_of - aged_from).days
     return AgedItem(
-        entity_type="bill" if isinstance(item, BillSnap) else "invoice",
-        qbo_id=item.qbo_id,
-        party_qbo_id=item.vendor_qbo_id if isinstance(item, BillSnap) else item.customer_qbo_id,
-        balance_cents=item.home_balance(home),
-        aged_from=aged_from,
-        has_due_date=item.due_date is not None,
-        days_past_due=days,
-        bucket=bucket_for(days),
+        kind,
+        item.qbo_id,
+        party_qbo_id,
+        item.home_balance(home),
+        aged_from,
+        due is not None,
+        days,
+        bucket_for(days),
     )
 
 

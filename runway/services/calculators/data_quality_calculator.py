@@ -249,14 +249,18 @@ class RuleContext:
     def open_bills(self) -> tuple[BillSnap, ...]:
         """Open bills (``Balance`` > 0), by Id."""
         return tuple(
-            sorted((b for b in self.snapshot.bills if b.is_open), key=lambda b: qbo_id_key(b.qbo_id))
+            sorted(
+                (b for b in self.snapshot.bills if b.balance_cents > 0), key=lambda b: qbo_id_key(b.qbo_id)
+            )
         )
 
     @cached_property
     def open_invoices(self) -> tuple[InvoiceSnap, ...]:
         """Open invoices (``Balance`` > 0), by Id."""
         return tuple(
-            sorted((i for i in self.snapshot.invoices if i.is_open), key=lambda i: qbo_id_key(i.qbo_id))
+            sorted(
+                (i for i in self.snapshot.invoices if i.balance_cents > 0), key=lambda i: qbo_id_key(i.qbo_id)
+            )
         )
 
     @cached_property
@@ -408,22 +412,28 @@ class DataQualityCalculator:
             The issues in tray order with the score.
         """
         ordered = tuple(sorted(issues, key=HygieneIssue.sort_key))
-        flagged = {
-            (issue.entity_type, issue.qbo_id)
-            for issue in ordered
-            if issue.severity in SCORE_SEVERITIES and issue.entity_type in ("bill", "invoice")
-        }
+        flagged: dict[str, set[str]] = {"bill": set(), "invoice": set()}
+        for issue in ordered:
+            if issue.severity in SCORE_SEVERITIES and issue.entity_type in flagged:
+                flagged[issue.entity_type].add(issue.qbo_id)
         home = snapshot.home_currency
         total = clean = 0
-        items: list[tuple[str, BillSnap | InvoiceSnap]] = [("bill", b) for b in snapshot.bills]
-        items += [("invoice", i) for i in snapshot.invoices]
-        for kind, item in items:
-            if not item.is_open:
-                continue
-            amount = item.home_balance(home)
-            total += amount
-            if (kind, item.qbo_id) not in flagged:
-                clean += amount
+        items: tuple[tuple[tuple[BillSnap | InvoiceSnap, ...], set[str]], ...] = (
+            (snapshot.bills, flagged["bill"]),
+            (snapshot.invoices, flagged["invoice"]),
+        )
+        for rows, flagged_ids in items:
+            # Every bill and invoice ever synced passes here; only the open ones are converted.
+            for item in rows:
+                if item.balance_cents <= 0:
+                    continue
+                currency = item.currency
+                amount = (
+                    item.balance_cents if currency is None or currency == home else item.home_balance(home)
+                )
+                total += amount
+                if item.qbo_id not in flagged_ids:
+                    clean += amount
         score = 100 if total <= 0 else (100 * clean) // total
         return HygieneResult(issues=ordered, score=score, open_cents=total, clean_cents=clean)
 
@@ -499,6 +509,28 @@ def _newer_first(bill: BillSnap) -> tuple[dt.date, tuple[int, int, str]]:
     return (bill.txn_date, qbo_id_key(bill.qbo_id))
 
 
+def _bills_of_vendors_with_repeats(bills: Iterable[BillSnap]) -> list[BillSnap]:
+    """Every bill of the vendors where two bills share a non-empty DocNumber or a TotalAmt.
+
+    Bills of any other vendor cannot pair, so the duplicate rule builds its tuple-keyed groups for these
+    only: in a 50k-entity business most vendors repeat neither, and grouping by the vendor Id alone is
+    far cheaper than keying every bill by (vendor, number) and (vendor, currency, total). The total is
+    compared without its currency here, which can only let more vendors through.
+    """
+    by_vendor: dict[str, list[BillSnap]] = defaultdict(list)
+    for bill in bills:
+        by_vendor[bill.vendor_qbo_id].append(bill)
+    repeats: list[BillSnap] = []
+    for vendor_bills in by_vendor.values():
+        count = len(vendor_bills)
+        if count < 2:
+            continue
+        numbers = [number for bill in vendor_bills if (number := (bill.doc_number or "").strip())]
+        if len({bill.total_cents for bill in vendor_bills}) < count or len(set(numbers)) < len(numbers):
+            repeats += vendor_bills
+    return repeats
+
+
 @register_rule("possible_duplicate_bill", severity="high", attaches_to=("bill",), fix="resolve_duplicate")
 def possible_duplicate_bill(ctx: RuleContext) -> Iterator[Finding]:
     """Two bills of one vendor with equal totals within 5 days, or the same non-empty DocNumber.
@@ -508,7 +540,7 @@ def possible_duplicate_bill(ctx: RuleContext) -> Iterator[Finding]:
     """
     by_doc: dict[tuple[str, str], list[BillSnap]] = defaultdict(list)
     by_total: dict[tuple[str, str, int], list[BillSnap]] = defaultdict(list)
-    for bill in ctx.snapshot.bills:
+    for bill in _bills_of_vendors_with_repeats(ctx.snapshot.bills):
         if _doc(bill):
             by_doc[(bill.vendor_qbo_id, _doc(bill))].append(bill)
         by_total[(bill.vendor_qbo_id, bill.currency or ctx.home, bill.total_cents)].append(bill)

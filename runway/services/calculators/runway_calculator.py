@@ -110,6 +110,9 @@ def effective_due_basis(
 
 def effective_due_date(item: BillSnap | InvoiceSnap, source: BusinessSnapshot | SnapshotIndex) -> dt.date:
     """Effective due date of a bill or invoice (see `effective_due_basis`)."""
+    # Most items carry a DueDate; returning it directly skips building a basis per item in loops.
+    if item.due_date is not None:
+        return item.due_date
     return effective_due_basis(item, source).on
 
 
@@ -132,28 +135,71 @@ def typical_lateness_by_customer(
         Lateness by customer Id; a customer missing from the mapping has no history (lateness 0).
     """
     idx = index if index is not None else SnapshotIndex.of(snapshot)
+    history, _open = _split_invoices(snapshot, as_of)
+    return _lateness(history, idx)
+
+
+_PaidHistory = dict[str, list[tuple[dt.date, InvoiceSnap]]]
+
+
+def _split_invoices(snapshot: BusinessSnapshot, as_of: dt.date) -> tuple[_PaidHistory, list[InvoiceSnap]]:
+    """(fully paid invoices with their latest Payment date by customer, open invoices), in one pass.
+
+    The forecast needs both; reading the invoices once instead of twice matters once they no longer fit
+    in the CPU cache (a 50k-entity business).
+    """
     latest_payment: dict[str, dt.date] = {}
+    seen_on = latest_payment.get
     for payment in snapshot.payments:
-        if payment.txn_date > as_of:
+        paid_on = payment.txn_date
+        if paid_on > as_of:
             continue
         for invoice_id in payment.linked_invoice_ids:
-            seen = latest_payment.get(invoice_id)
-            if seen is None or payment.txn_date > seen:
-                latest_payment[invoice_id] = payment.txn_date
-    history: dict[str, list[tuple[dt.date, InvoiceSnap]]] = defaultdict(list)
+            seen = seen_on(invoice_id)
+            if seen is None or paid_on > seen:
+                latest_payment[invoice_id] = paid_on
+    history: _PaidHistory = defaultdict(list)
+    open_invoices: list[InvoiceSnap] = []
+    paid_date = latest_payment.get
     for invoice in snapshot.invoices:
-        paid_on = latest_payment.get(invoice.qbo_id)
-        if invoice.balance_cents != 0 or paid_on is None:
-            continue
-        history[invoice.customer_qbo_id].append((paid_on, invoice))
+        balance = invoice.balance_cents
+        if balance == 0:
+            last_paid = paid_date(invoice.qbo_id)
+            if last_paid is not None:
+                history[invoice.customer_qbo_id].append((last_paid, invoice))
+        elif balance > 0:
+            open_invoices.append(invoice)
+    return history, open_invoices
+
+
+def _lateness(history: _PaidHistory, index: SnapshotIndex) -> dict[str, int]:
     result: dict[str, int] = {}
     for customer_id, rows in history.items():
-        # Only the latest 12 count, so only their due dates are worked out.
-        latest = heapq.nlargest(LATENESS_HISTORY, rows, key=lambda row: (row[0], qbo_id_key(row[1].qbo_id)))
-        lates = [(paid_on - effective_due_date(invoice, idx)).days for paid_on, invoice in latest]
-        mean = div_round_half_away(sum(lates), len(lates))
+        latest = _latest_paid(rows) if len(rows) > LATENESS_HISTORY else rows
+        total = 0
+        for paid_on, invoice in latest:
+            due = invoice.due_date
+            total += (paid_on - (due if due is not None else effective_due_date(invoice, index))).days
+        mean = div_round_half_away(total, len(latest))
         result[customer_id] = max(LATENESS_MIN_DAYS, min(LATENESS_MAX_DAYS, mean))
     return result
+
+
+def _latest_paid(rows: list[tuple[dt.date, InvoiceSnap]]) -> list[tuple[dt.date, InvoiceSnap]]:
+    """The 12 rows with the latest payment date, ties broken by the larger invoice Id.
+
+    The same rows as ``heapq.nlargest(12, rows, key=(paid_on, qbo_id_key))``, but the Id key is worked
+    out only for the rows tied on the 12th latest date: the mean depends on which rows are chosen, not
+    on their order, and most customers have no tie at that date.
+    """
+    dates = sorted([paid_on for paid_on, _invoice in rows], reverse=True)
+    cutoff = dates[LATENESS_HISTORY - 1]
+    latest = [row for row in rows if row[0] > cutoff]
+    tied = [row for row in rows if row[0] == cutoff]
+    wanted = LATENESS_HISTORY - len(latest)
+    if len(tied) > wanted:
+        tied = heapq.nlargest(wanted, tied, key=lambda row: qbo_id_key(row[1].qbo_id))
+    return latest + tied
 
 
 def typical_lateness(snapshot: BusinessSnapshot, customer_qbo_id: str, as_of: dt.date) -> int:
@@ -461,13 +507,25 @@ class RunwayCalculator:
             a.home_balance(home) for a in snapshot.accounts if a.active and a.account_type == CREDIT_CARD
         )
 
-        lateness = typical_lateness_by_customer(snapshot, as_of, index=index)
+        history, open_invoices = _split_invoices(snapshot, as_of)
+        lateness = _lateness(history, index)
         events, doubtful = _cash_events(
-            snapshot, index, as_of, lateness, planned_dates, frozenset(chased_invoice_ids)
+            snapshot,
+            index,
+            as_of,
+            lateness,
+            planned_dates,
+            frozenset(chased_invoice_ids),
+            open_invoices,
         )
         in_grid = tuple(e for e in events if e.on <= horizon_end)
         later = tuple(e for e in events if e.on > horizon_end)
-        baseline = _baseline(snapshot, index, monday)
+        window_end = monday - dt.timedelta(days=1)
+        baseline_start = monday - dt.timedelta(days=BASELINE_WINDOW_DAYS)
+        burn_starts = {weeks: monday - dt.timedelta(days=7 * weeks) for weeks in (4, GRID_WEEKS)}
+        flows = _bank_flows(snapshot, index, (baseline_start, *burn_starts.values()), window_end)
+        baseline = _baseline(flows[baseline_start], baseline_start, window_end)
+        burns = {weeks: _burn(flows[start], weeks, start, window_end) for weeks, start in burn_starts.items()}
 
         days = _simulate(as_of, horizon_end, cash_now, in_grid, baseline)
         grid = _grid(monday, as_of, cash_now, days, self.settings.minimum_cash_cents)
@@ -499,8 +557,8 @@ class RunwayCalculator:
             lowest_daily_cents=lowest_day.balance_cents,
             lowest_daily_date=lowest_day.day,
             first_below_minimum_date=below_min,
-            burn_4w=_burn(snapshot, index, monday, 4),
-            burn_13w=_burn(snapshot, index, monday, GRID_WEEKS),
+            burn_4w=burns[4],
+            burn_13w=burns[GRID_WEEKS],
             settings=self.settings,
         )
 
@@ -512,6 +570,7 @@ def _cash_events(
     lateness: Mapping[str, int],
     planned_dates: Iterable[PlannedDate],
     chased: frozenset[str],
+    open_invoices: Iterable[InvoiceSnap],
 ) -> tuple[tuple[CashEvent, ...], tuple[DoubtfulInvoice, ...]]:
     home = index.home
     planned: dict[tuple[str, str], dt.date] = {}
@@ -520,22 +579,26 @@ def _cash_events(
     events: list[CashEvent] = []
     doubtful: list[DoubtfulInvoice] = []
 
-    for invoice in snapshot.invoices:
-        if not invoice.is_open:
-            continue
-        due = effective_due_date(invoice, index)
-        amount = invoice.home_balance(home)
+    chase_on = as_of + dt.timedelta(days=CHASE_DAYS)
+    # The lookups below run once per open item; the plain attribute reads (rather than `is_open`,
+    # `effective_due_date` and `home_balance` calls) give the same values for the common case.
+    for invoice in open_invoices:
+        due = invoice.due_date
+        if due is None:
+            due = effective_due_date(invoice, index)
+        currency = invoice.currency
+        amount = invoice.balance_cents if currency is None or currency == home else invoice.home_balance(home)
         past_due = (as_of - due).days
         if past_due > DOUBTFUL_AFTER_DAYS:
             doubtful.append(DoubtfulInvoice(invoice.qbo_id, invoice.customer_qbo_id, amount, due, past_due))
             continue
         late = 0
-        planned_on = planned.get(("invoice", invoice.qbo_id))
+        planned_on = planned.get(("invoice", invoice.qbo_id)) if planned else None
         basis: EventBasis
         if planned_on is not None:
             expected, basis = planned_on, "planned"
         elif invoice.qbo_id in chased:
-            expected, basis = max(as_of + dt.timedelta(days=CHASE_DAYS), due), "chased"
+            expected, basis = max(chase_on, due), "chased"
         else:
             late = lateness.get(invoice.customer_qbo_id, 0)
             expected, basis = due + dt.timedelta(days=late), "lateness"
@@ -544,7 +607,7 @@ def _cash_events(
                 "invoice",
                 invoice.qbo_id,
                 invoice.customer_qbo_id,
-                max(expected, as_of),
+                expected if expected > as_of else as_of,
                 amount,
                 due,
                 basis,
@@ -553,19 +616,22 @@ def _cash_events(
         )
 
     for bill in snapshot.bills:
-        if not bill.is_open:
+        if bill.balance_cents <= 0:
             continue
-        due = effective_due_date(bill, index)
-        planned_on = planned.get(("bill", bill.qbo_id))
+        due = bill.due_date
+        if due is None:
+            due = effective_due_date(bill, index)
+        planned_on = planned.get(("bill", bill.qbo_id)) if planned else None
         bill_basis: EventBasis = "due" if planned_on is None else "planned"
         pay_on = due if planned_on is None else planned_on
+        currency = bill.currency
         events.append(
             CashEvent(
                 "bill",
                 bill.qbo_id,
                 bill.vendor_qbo_id,
-                max(pay_on, as_of),
-                bill.home_balance(home),
+                pay_on if pay_on > as_of else as_of,
+                bill.balance_cents if currency is None or currency == home else bill.home_balance(home),
                 due,
                 bill_basis,
             )
@@ -576,51 +642,86 @@ def _cash_events(
     return tuple(events), tuple(doubtful)
 
 
-def _in_window(day: dt.date, start: dt.date, end: dt.date) -> bool:
-    return start <= day <= end
+@dataclass(slots=True)
+class _BankFlows:
+    """Cash through Bank accounts dated in one window, by source (cents of the home currency)."""
+
+    purchases: int = 0
+    bill_payments: int = 0
+    deposit_lines: int = 0
+    deposit_lines_of_payments: int = 0
+    sales_receipts: int = 0
+    payments: int = 0
 
 
-def _bank_purchases(snapshot: BusinessSnapshot, index: SnapshotIndex, start: dt.date, end: dt.date) -> int:
-    total = 0
+def _bank_flows(
+    snapshot: BusinessSnapshot, index: SnapshotIndex, starts: Iterable[dt.date], end: dt.date
+) -> dict[dt.date, _BankFlows]:
+    """The bank flows of every window from one of ``starts`` through ``end`` (inclusive).
+
+    The baseline and both burns read the same tables over windows that share their last day, so each
+    table is read once for all of them; a row outside the widest window costs one date comparison.
+    """
+    flows = {start: _BankFlows() for start in starts}
+    windows = tuple(flows.items())
+    first = min(flows)
+    bank = index.bank_account_ids
+    home = index.home
     for purchase in snapshot.purchases:
-        if purchase.account_qbo_id in index.bank_account_ids and _in_window(purchase.txn_date, start, end):
-            amount = purchase.home_total(index.home)
-            total += -amount if purchase.credit else amount
-    return total
-
-
-def _bank_deposit_lines(
-    snapshot: BusinessSnapshot, index: SnapshotIndex, start: dt.date, end: dt.date, *, with_payments: bool
-) -> int:
-    total = 0
+        day = purchase.txn_date
+        if day < first or day > end or purchase.account_qbo_id not in bank:
+            continue
+        amount = purchase.home_total(home)
+        if purchase.credit:
+            amount = -amount
+        for start, flow in windows:
+            if day >= start:
+                flow.purchases += amount
+    for bill_payment in snapshot.bill_payments:
+        day = bill_payment.txn_date
+        if day < first or day > end or bill_payment.paid_from_account_qbo_id not in bank:
+            continue
+        amount = bill_payment.home_total(home)
+        for start, flow in windows:
+            if day >= start:
+                flow.bill_payments += amount
     for deposit in snapshot.deposits:
-        if deposit.deposit_to_account_qbo_id not in index.bank_account_ids:
+        day = deposit.txn_date
+        if day < first or day > end or deposit.deposit_to_account_qbo_id not in bank:
             continue
-        if not _in_window(deposit.txn_date, start, end):
-            continue
+        unlinked = of_payments = 0
         for line in deposit.lines:
-            if with_payments or line.linked_txn_type != "Payment":
-                total += deposit.home(line.amount_cents, index.home)
-    return total
+            amount = deposit.home(line.amount_cents, home)
+            if line.linked_txn_type == "Payment":
+                of_payments += amount
+            else:
+                unlinked += amount
+        for start, flow in windows:
+            if day >= start:
+                flow.deposit_lines += unlinked
+                flow.deposit_lines_of_payments += of_payments
+    for receipt in snapshot.sales_receipts:
+        day = receipt.txn_date
+        if day < first or day > end or receipt.deposit_to_account_qbo_id not in bank:
+            continue
+        amount = receipt.home_total(home)
+        for start, flow in windows:
+            if day >= start:
+                flow.sales_receipts += amount
+    for payment in snapshot.payments:
+        day = payment.txn_date
+        if day < first or day > end or payment.deposit_to_account_qbo_id not in bank:
+            continue
+        amount = payment.home(payment.total_cents, home)
+        for start, flow in windows:
+            if day >= start:
+                flow.payments += amount
+    return flows
 
 
-def _bank_sales_receipts(
-    snapshot: BusinessSnapshot, index: SnapshotIndex, start: dt.date, end: dt.date
-) -> int:
-    return sum(
-        receipt.home_total(index.home)
-        for receipt in snapshot.sales_receipts
-        if receipt.deposit_to_account_qbo_id in index.bank_account_ids
-        and _in_window(receipt.txn_date, start, end)
-    )
-
-
-def _baseline(snapshot: BusinessSnapshot, index: SnapshotIndex, monday: dt.date) -> Baseline:
-    start = monday - dt.timedelta(days=BASELINE_WINDOW_DAYS)
-    end = monday - dt.timedelta(days=1)
-    disbursements = _bank_purchases(snapshot, index, start, end)
-    receipts = _bank_deposit_lines(snapshot, index, start, end, with_payments=False)
-    receipts += _bank_sales_receipts(snapshot, index, start, end)
+def _baseline(flows: _BankFlows, start: dt.date, end: dt.date) -> Baseline:
+    receipts = flows.deposit_lines + flows.sales_receipts
+    disbursements = flows.purchases
     return Baseline(
         window_start=start,
         window_end=end,
@@ -631,24 +732,9 @@ def _baseline(snapshot: BusinessSnapshot, index: SnapshotIndex, monday: dt.date)
     )
 
 
-def _burn(snapshot: BusinessSnapshot, index: SnapshotIndex, monday: dt.date, weeks: int) -> Burn:
-    start = monday - dt.timedelta(days=7 * weeks)
-    end = monday - dt.timedelta(days=1)
-    outflows = _bank_purchases(snapshot, index, start, end)
-    outflows += sum(
-        bill_payment.home_total(index.home)
-        for bill_payment in snapshot.bill_payments
-        if bill_payment.paid_from_account_qbo_id in index.bank_account_ids
-        and _in_window(bill_payment.txn_date, start, end)
-    )
-    inflows = _bank_deposit_lines(snapshot, index, start, end, with_payments=True)
-    inflows += _bank_sales_receipts(snapshot, index, start, end)
-    inflows += sum(
-        payment.home(payment.total_cents, index.home)
-        for payment in snapshot.payments
-        if payment.deposit_to_account_qbo_id in index.bank_account_ids
-        and _in_window(payment.txn_date, start, end)
-    )
+def _burn(flows: _BankFlows, weeks: int, start: dt.date, end: dt.date) -> Burn:
+    outflows = flows.purchases + flows.bill_payments
+    inflows = flows.deposit_lines + flows.deposit_lines_of_payments + flows.sales_receipts + flows.payments
     return Burn(
         weeks=weeks,
         window_start=start,
@@ -745,3 +831,8 @@ def _runway(as_of: dt.date, cash_now: int, days: tuple[DayBalance, ...], setting
         not_burning=False,
         within_grid=False,
     )
+
+
+# The steps `PreparedForecast` (impact_calculator) re-runs on a plan's moved events, under public names.
+grid_of_days = _grid
+runway_of_days = _runway

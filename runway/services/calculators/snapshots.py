@@ -16,7 +16,8 @@ Units and conventions (PRODUCT §2-§3):
 Conversion to home currency (`to_home_cents`): a home-currency amount passes through; a foreign amount
 uses the home amount QBO supplied when there is one, else amount x ``exchange_rate`` rounded to the cent
 half away from zero; a non-zero foreign amount with neither raises `MissingExchangeRateError` instead of
-being summed as if it were home currency.
+being summed as if it were home currency. The snapshots' own conversion methods return a home-currency
+amount before building anything else, because the calculators call them once per row.
 """
 
 from __future__ import annotations
@@ -135,6 +136,8 @@ class AccountSnap:
 
     def home_balance(self, home_currency: str) -> int:
         """``CurrentBalance`` in cents of the home currency."""
+        if self.currency is None or self.currency == home_currency:
+            return self.current_balance_cents
         return to_home_cents(
             self.current_balance_cents,
             currency=self.currency,
@@ -226,6 +229,8 @@ class _OpenItem:
 
     def home_balance(self, home_currency: str) -> int:
         """Open ``Balance`` in cents of the home currency (``HomeBalance``, else x ``ExchangeRate``)."""
+        if self.currency is None or self.currency == home_currency:
+            return self.balance_cents
         return to_home_cents(
             self.balance_cents,
             currency=self.currency,
@@ -237,6 +242,8 @@ class _OpenItem:
 
     def home_total(self, home_currency: str) -> int:
         """``TotalAmt`` in cents of the home currency (``HomeTotalAmt``, else x ``ExchangeRate``)."""
+        if self.currency is None or self.currency == home_currency:
+            return self.total_cents
         return to_home_cents(
             self.total_cents,
             currency=self.currency,
@@ -280,6 +287,8 @@ class PaymentSnap:
 
     def home(self, amount_cents: int, home_currency: str) -> int:
         """One of this payment's amounts in cents of the home currency."""
+        if self.currency is None or self.currency == home_currency:
+            return amount_cents
         return to_home_cents(
             amount_cents,
             currency=self.currency,
@@ -307,6 +316,8 @@ class BillPaymentSnap:
 
     def home_total(self, home_currency: str) -> int:
         """``TotalAmt`` in cents of the home currency."""
+        if self.currency is None or self.currency == home_currency:
+            return self.total_cents
         return to_home_cents(
             self.total_cents,
             currency=self.currency,
@@ -340,6 +351,8 @@ class PurchaseSnap:
 
     def home_total(self, home_currency: str) -> int:
         """``TotalAmt`` in cents of the home currency (positive even for a refund)."""
+        if self.currency is None or self.currency == home_currency:
+            return self.total_cents
         return to_home_cents(
             self.total_cents,
             currency=self.currency,
@@ -377,6 +390,8 @@ class DepositSnap:
 
     def home(self, amount_cents: int, home_currency: str) -> int:
         """One line amount in cents of the home currency."""
+        if self.currency is None or self.currency == home_currency:
+            return amount_cents
         return to_home_cents(
             amount_cents,
             currency=self.currency,
@@ -403,6 +418,8 @@ class SalesReceiptSnap:
 
     def home_total(self, home_currency: str) -> int:
         """``TotalAmt`` in cents of the home currency."""
+        if self.currency is None or self.currency == home_currency:
+            return self.total_cents
         return to_home_cents(
             self.total_cents,
             currency=self.currency,
@@ -429,6 +446,8 @@ class _Credit:
 
     def home_balance(self, home_currency: str) -> int:
         """Unused credit in cents of the home currency."""
+        if self.currency is None or self.currency == home_currency:
+            return self.balance_cents
         return to_home_cents(
             self.balance_cents,
             currency=self.currency,
