@@ -9,6 +9,7 @@ the same transaction as their parent.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -181,13 +182,17 @@ def _line_parent_column(rel: RelationshipProperty[Any]) -> str:
     return str(remote.key)
 
 
-def _complete(values: Mapping[str, Any], table: Table, managed: frozenset[str], what: str) -> dict[str, Any]:
-    expected = {c.key for c in table.columns} - managed
-    missing = expected - values.keys()
-    unknown = values.keys() - expected
-    if missing or unknown:
+@functools.cache
+def _expected_columns(table: Table, managed: frozenset[str]) -> frozenset[str]:
+    return frozenset(c.key for c in table.columns) - managed
+
+
+def _check_complete(values: Mapping[str, Any], table: Table, managed: frozenset[str], what: str) -> None:
+    expected = _expected_columns(table, managed)
+    if values.keys() != expected:
+        missing = expected - values.keys()
+        unknown = values.keys() - expected
         raise ValueError(f"{what} for {table.name}: missing {sorted(missing)}, unknown {sorted(unknown)}")
-    return dict(values)
 
 
 def _dedupe(rows: Iterable[EntityRow]) -> list[EntityRow]:
@@ -201,13 +206,19 @@ def _dedupe(rows: Iterable[EntityRow]) -> list[EntityRow]:
 
 
 async def upsert_entities(
-    session: AsyncSession, business_id: int, model: type[SyncedEntity], rows: Iterable[EntityRow]
+    session: AsyncSession,
+    business_id: int,
+    model: type[SyncedEntity],
+    rows: Iterable[EntityRow],
+    *,
+    synced_at: dt.datetime | None = None,
 ) -> list[str]:
     """Insert or update synced entities of one business, replacing their lines; returns the qbo_ids written.
 
     A row whose SyncToken is lower (as an integer) than the stored one is ignored: it is an older version
     delivered late (webhooks and CDC can arrive out of order). An equal SyncToken rewrites the row, so
-    re-running a sync is harmless. Runs inside the caller's transaction.
+    re-running a sync is harmless. Rows written get `synced_at` (default: now). Runs inside the caller's
+    transaction.
     """
     table = model.__table__
     assert isinstance(table, Table)
@@ -220,7 +231,7 @@ async def upsert_entities(
         raise RuntimeError(f"upsert is implemented for sqlite and postgresql, not {dialect}")
 
     rel = lines_relationship(model)
-    now = utcnow()
+    now = synced_at or utcnow()
     pending = _dedupe(rows)
     if not pending:
         return []
@@ -234,15 +245,12 @@ async def upsert_entities(
         set_={c.key: excluded[c.key] for c in table.columns if c.key not in {"id", "business_id", "qbo_id"}},
         where=cast(table.c.sync_token, BigInteger) <= cast(excluded.sync_token, BigInteger),
     ).returning(table.c.id, table.c.qbo_id)
-    params = [
-        {
-            **_complete(row.values, table, _MANAGED_COLUMNS, "entity row"),
-            "raw": json_safe(row.values["raw"]),
-            "business_id": business_id,
-            "synced_at": now,
-        }
-        for row in pending
-    ]
+    params = []
+    for row in pending:
+        _check_complete(row.values, table, _MANAGED_COLUMNS, "entity row")
+        # `raw` goes to the JSON column as parsed, Decimals included: the engines' JSON serializer writes
+        # them as exact numbers (domains.core.db.json_serializer), so no copy is made here.
+        params.append({**row.values, "business_id": business_id, "synced_at": now})
     # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
     stored = {qbo_id: row_id for row_id, qbo_id in (await session.execute(stmt, params)).all()}
     if rel is not None and stored:
@@ -270,17 +278,16 @@ async def _replace_lines(
         )
     )
     managed = _MANAGED_LINE_COLUMNS | {parent_column}
-    new_lines = [
-        {
-            **_complete(line, line_table, managed, "line"),
-            "business_id": business_id,
-            parent_column: stored[row.qbo_id],
-            "position": position,
-        }
-        for row in chunk
-        if row.qbo_id in stored
-        for position, line in enumerate(row.lines)
-    ]
+    new_lines = []
+    for row in chunk:
+        parent_id = stored.get(row.qbo_id)
+        if parent_id is None:
+            continue
+        for position, line in enumerate(row.lines):
+            _check_complete(line, line_table, managed, "line")
+            new_lines.append(
+                {**line, "business_id": business_id, parent_column: parent_id, "position": position}
+            )
     if new_lines:
         await session.execute(line_table.insert(), new_lines)
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
@@ -31,6 +34,21 @@ NAMING_CONVENTION = {
 
 # JSONB on PostgreSQL, JSON text on SQLite: the raw QBO payloads and small structured values.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# JSON columns keep QBO's Decimal numbers exact: written as JSON numbers with every digit they had, read
+# back as Decimal (a float would round 0.10000000000000000000001 and turn 1210.50 into 1210.5).
+_json_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def json_serializer(value: Any) -> str:
+    """JSON text for a JSON column; Decimals are written as exact numbers, never through float."""
+    return _json_encoder.encode(value).decode()
+
+
+def json_deserializer(text: str | bytes) -> Any:
+    """A JSON column's value with non-integral numbers as Decimal, so they read back exactly as stored."""
+    return json.loads(text, parse_float=Decimal)
+
 
 # Primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias, so it autoincrements) on SQLite.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -98,14 +116,21 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = is_sqlite(url)
+        engine_options: dict[str, Any] = {
+            "echo": echo,
+            "json_serializer": json_serializer,
+            "json_deserializer": json_deserializer,
+        }
         if self.is_sqlite:
             # Separate engines so that reads start a deferred transaction and writes an immediate one.
-            self.read_engine = create_async_engine(url, echo=echo, pool_size=8, max_overflow=8)
-            self.write_engine = create_async_engine(url, echo=echo, pool_size=2, max_overflow=2)
+            self.read_engine = create_async_engine(url, pool_size=8, max_overflow=8, **engine_options)
+            self.write_engine = create_async_engine(url, pool_size=2, max_overflow=2, **engine_options)
             _install_sqlite_pragmas(self.read_engine, immediate=False)
             _install_sqlite_pragmas(self.write_engine, immediate=True)
         else:
-            engine = create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+            engine = create_async_engine(
+                url, pool_pre_ping=True, pool_size=10, max_overflow=10, **engine_options
+            )
             self.read_engine = self.write_engine = engine
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)

@@ -8,6 +8,7 @@ person can act on, so the sync quarantines that one entity and carries on with t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -45,7 +46,8 @@ class _Obj:
     __slots__ = ("data", "path")
 
     def __init__(self, data: Any, path: str) -> None:
-        if not isinstance(data, Mapping):
+        # The exact-type test first: parsed JSON objects are dicts, and the ABC check costs more.
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise MappingError(f"{path or 'entity'}: expected an object, got {_kind(data)}")
         self.data: Mapping[str, Any] = data
         self.path = path
@@ -571,23 +573,42 @@ class EntityMapper:
 
 def _check_lengths(model: type[SyncedEntity], row: EntityRow) -> None:
     # PostgreSQL rejects an over-long VARCHAR and would fail the whole batch; refuse just this entity.
+    limits, line_limits = _length_limits(model)
+    _check_table_lengths(limits, row.values, "")
+    if line_limits is not None:
+        for index, line in enumerate(row.lines):
+            _check_table_lengths(line_limits, line, f"Line[{index}] ")
+
+
+_Limits = tuple[tuple[str, int], ...]
+
+
+@functools.cache
+def _length_limits(model: type[SyncedEntity]) -> tuple[_Limits, _Limits | None]:
+    """The (column, max length) pairs of the model's table and of its line table (None without lines)."""
     table = model.__table__
     assert isinstance(table, Table)
-    _check_table_lengths(table, row.values, "")
     rel = model.__mapper__.relationships.get("lines")
-    if rel is not None:
-        line_table = rel.target
-        assert isinstance(line_table, Table)
-        for index, line in enumerate(row.lines):
-            _check_table_lengths(line_table, line, f"Line[{index}] ")
+    if rel is None:
+        return _string_limits(table), None
+    line_table = rel.target
+    assert isinstance(line_table, Table)
+    return _string_limits(table), _string_limits(line_table)
 
 
-def _check_table_lengths(table: Table, values: Mapping[str, Any], where: str) -> None:
-    for column in table.columns:
-        value = values.get(column.key)
-        length = column.type.length if isinstance(column.type, String) else None
-        if isinstance(value, str) and length is not None and len(value) > length:
-            raise MappingError(f"{where}{column.key}: {len(value)} characters, longer than {length}")
+def _string_limits(table: Table) -> _Limits:
+    return tuple(
+        (column.key, column.type.length)
+        for column in table.columns
+        if isinstance(column.type, String) and column.type.length is not None
+    )
+
+
+def _check_table_lengths(limits: _Limits, values: Mapping[str, Any], where: str) -> None:
+    for key, length in limits:
+        value = values.get(key)
+        if isinstance(value, str) and len(value) > length:
+            raise MappingError(f"{where}{key}: {len(value)} characters, longer than {length}")
 
 
 MAPPERS: dict[str, EntityMapper] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import random
 import uuid
 from collections import deque
@@ -47,7 +48,8 @@ from domains.synced import EntityRow, SyncedEntity, delete_entities, get_entity,
 log = structlog.get_logger("runway.qbo.sync")
 T = TypeVar("T")
 
-# Parents before children, so a page of bills finds its vendors already there.
+# Parents before children, so a page of bills finds its vendors already there: a full sync commits every
+# name list before any transaction, and fetches (and, within each group, commits) in this order of priority.
 SYNC_ENTITIES: tuple[str, ...] = (
     "Account",
     "Term",
@@ -73,8 +75,8 @@ CDC_OVERLAP = dt.timedelta(minutes=5)
 LEASE = dt.timedelta(seconds=120)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF_SECONDS = 30.0
-# Pages of one entity requested ahead of the one being committed.
-PREFETCH_PAGES = 4
+# Query pages held ahead of the one being committed, across entities (each is 2-5 MB once decoded).
+PREFETCH_PAGES = 8
 
 
 class SyncLeaseLostError(Exception):
@@ -372,8 +374,8 @@ class SmartSyncService:
         objects: Sequence[Mapping[str, Any]],
         home_currency: str,
         counters: dict[str, int],
-    ) -> list[str]:
-        """Upsert what maps, delete what QBO deleted, quarantine the rest. Returns every Id seen."""
+    ) -> _Applied:
+        """Upsert what maps, delete what QBO deleted, quarantine the rest; the Ids seen and those written."""
         mapper = MAPPERS[entity]
         rows: list[EntityRow] = []
         deleted: list[str] = []
@@ -399,14 +401,17 @@ class SmartSyncService:
                     raw=obj,
                     run_id=run_id,
                 )
+        written: list[str] = []
         if rows:
-            written = await upsert_entities(session, business_id, mapper.model, rows)
+            written = await upsert_entities(
+                session, business_id, mapper.model, rows, synced_at=self.clock.now()
+            )
             counters["rows_written"] += len(written)
             await repo.release_quarantine(session, business_id, entity, [r.qbo_id for r in rows])
         if deleted:
             await delete_entities(session, business_id, mapper.model, deleted)
             await repo.release_quarantine(session, business_id, entity, deleted)
-        return seen
+        return _Applied(seen, written)
 
     async def _fetch_page(self, business_id: int, entity: str, position: int) -> list[dict[str, Any]]:
         statement = _page_query(entity, position)
@@ -427,61 +432,53 @@ class SmartSyncService:
         started_at: dt.datetime,
         on_progress: ProgressCallback | None,
     ) -> None:
-        """Page every entity; pages are fetched ahead but committed strictly in order.
+        """Page every entity; each entity's pages are committed strictly in order, name lists first.
 
-        Fetching ahead hides QBO's per-request latency (the throttle still spaces the requests); committing
-        in order keeps `next_position` exact, so a crash resumes at the first page not committed.
+        Pages of several entities are fetched at once, which hides QBO's per-request latency (the throttle
+        still spaces the requests); an entity's pages commit in order, keeping its `next_position` exact, so
+        a crash resumes each entity at its first page not committed.
         """
         home_currency = await self._home_currency(business_id)
         entities = progress.setdefault("entities", {})
-        for index, entity in enumerate(SYNC_ENTITIES):
-            state = entities.setdefault(entity, {"next_position": 1, "fetched": 0, "done": False})
-            in_flight: deque[tuple[int, asyncio.Task[list[dict[str, Any]]]]] = deque()
-            full_pages = 0
-            try:
-                while not state["done"]:
-                    if not in_flight:
-                        position = int(state["next_position"])
-                        in_flight.append(
-                            (position, asyncio.create_task(self._fetch_page(business_id, entity, position)))
-                        )
-                    position, task = in_flight.popleft()
-                    objects = await task
-                    if len(objects) == PAGE_SIZE:
-                        # Each full page makes another likely; widen the window one page at a time.
-                        full_pages += 1
-                        next_position = (in_flight[-1][0] if in_flight else position) + PAGE_SIZE
-                        while len(in_flight) < min(PREFETCH_PAGES, full_pages):
-                            in_flight.append(
-                                (
-                                    next_position,
-                                    asyncio.create_task(self._fetch_page(business_id, entity, next_position)),
-                                )
-                            )
-                            next_position += PAGE_SIZE
-                    async with self.db.write() as session:
-                        seen = await self._apply(
-                            session, business_id, run_id, entity, objects, home_currency, counters
-                        )
-                        model = MAPPERS[entity].model
-                        await _touch(session, business_id, model, seen, self.clock.now())
-                        state["next_position"] = position + len(objects)
-                        state["fetched"] = int(state["fetched"]) + len(objects)
-                        if len(objects) < PAGE_SIZE:
-                            state["done"] = True
-                            # Rows QBO stopped returning were deleted there; this run touched all it saw.
-                            await _sweep(session, business_id, model, started_at)
-                            await repo.set_cursor(session, business_id, entity, started_at - CDC_OVERLAP)
-                        await self._checkpoint(session, run_id, progress, counters)
-                    await _report(
-                        on_progress, entity, index + (1 if state["done"] else 0), len(SYNC_ENTITIES)
+        for entity in SYNC_ENTITIES:
+            entities.setdefault(entity, {"next_position": 1, "fetched": 0, "done": False})
+        pages = _PagePipeline(
+            lambda entity, position: self._fetch_page(business_id, entity, position),
+            [
+                (entity, int(entities[entity]["next_position"]))
+                for entity in SYNC_ENTITIES
+                if not entities[entity]["done"]
+            ],
+            groups=(NAME_LISTS, frozenset(SYNC_ENTITIES) - NAME_LISTS),
+        )
+        try:
+            while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
+                entity, position, objects = await pages.next_page()
+                state = entities[entity]
+                model = MAPPERS[entity].model
+                async with self.db.write() as session:
+                    applied = await self._apply(
+                        session, business_id, run_id, entity, objects, home_currency, counters
                     )
-            finally:
-                for _position, task in in_flight:
-                    task.cancel()
-                for _position, task in in_flight:
-                    with contextlib.suppress(BaseException):
-                        await task
+                    # The upsert stamped the rows it wrote; keep the rest QBO still has (an older SyncToken
+                    # skipped, a quarantined version) from the sweep below.
+                    written = set(applied.written)
+                    kept = [qbo_id for qbo_id in applied.seen if qbo_id not in written]
+                    await _touch(session, business_id, model, kept, self.clock.now())
+                    state["next_position"] = position + len(objects)
+                    state["fetched"] = int(state["fetched"]) + len(objects)
+                    if len(objects) < PAGE_SIZE:
+                        state["done"] = True
+                        # Rows QBO stopped returning were deleted there; this run touched all it saw.
+                        await _sweep(session, business_id, model, started_at)
+                        await repo.set_cursor(session, business_id, entity, started_at - CDC_OVERLAP)
+                    await self._checkpoint(session, run_id, progress, counters)
+                if state["done"]:
+                    pages.finished(entity)
+                done = sum(1 for name in SYNC_ENTITIES if entities[name]["done"])
+                await _report(on_progress, entity, done, len(SYNC_ENTITIES))
+        finally:
+            await pages.aclose()
 
     async def _incremental(
         self,
@@ -719,6 +716,101 @@ class SmartSyncService:
         return await self._call(
             business_id, lambda c: self.client.read(c.realm_id, c.access_token, entity, qbo_id)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    seen: list[str]
+    written: list[str]
+
+
+PageFetch = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
+
+
+class _PagePipeline:
+    """Query pages of a full sync, fetched ahead across entities and handed out in commit order.
+
+    An entity has at most one page in flight: its next page is asked for only once a full page shows there
+    may be one, so no request is spent past an entity's end. Several entities are fetched at once instead,
+    and a page is handed out as soon as it arrives, once every entity of the earlier groups is finished
+    (name lists before transactions); an entity's own pages always come in order. Pages held (in flight or
+    waiting) are bounded by PREFETCH_PAGES, plus one for the first entity that can be handed out.
+    """
+
+    def __init__(
+        self, fetch: PageFetch, starts: Sequence[tuple[str, int]], *, groups: Sequence[frozenset[str]]
+    ) -> None:
+        self._fetch = fetch
+        self._order = [entity for entity, _position in starts]
+        # Where each entity's next page starts; None while its last page is in flight or after its end.
+        self._next: dict[str, int | None] = dict(starts)
+        self._held: dict[str, deque[tuple[int, asyncio.Task[list[dict[str, Any]]]]]] = {
+            entity: deque() for entity in self._order
+        }
+        self._group = {entity: index for index, group in enumerate(groups) for entity in group}
+        self._finished: set[str] = set()
+        self._closed = False
+
+    def _open(self, entity: str) -> bool:
+        group = self._group[entity]
+        return all(other in self._finished for other in self._order if self._group[other] < group)
+
+    def _fill(self) -> None:
+        if self._closed:
+            return
+        held = sum(len(pages) for pages in self._held.values())
+        # Past the bound only the first unfinished entity that can be handed out may fetch, and only when it
+        # holds nothing: that keeps the sync moving without letting pages pile up faster than they commit.
+        lead = next((e for e in self._order if e not in self._finished and self._open(e)), None)
+        for entity in self._order:
+            position = self._next[entity]
+            if position is None:
+                continue
+            if held >= PREFETCH_PAGES and (entity != lead or self._held[entity]):
+                continue
+            self._next[entity] = None
+            task = asyncio.ensure_future(self._fetch(entity, position))
+            task.add_done_callback(functools.partial(self._arrived, entity, position))
+            self._held[entity].append((position, task))
+            held += 1
+
+    def _arrived(self, entity: str, position: int, task: asyncio.Task[list[dict[str, Any]]]) -> None:
+        # A failed page stops its entity here; the sync sees the error when that page is handed out.
+        if task.cancelled() or task.exception() is not None:
+            return
+        if len(task.result()) == PAGE_SIZE:
+            self._next[entity] = position + PAGE_SIZE
+        self._fill()
+
+    def finished(self, entity: str) -> None:
+        """The entity's last page is committed: later groups may be handed out once theirs are too."""
+        self._finished.add(entity)
+        self._fill()
+
+    async def next_page(self) -> tuple[str, int, list[dict[str, Any]]]:
+        """The next page to commit: its entity, its start position and its objects."""
+        while True:
+            self._fill()
+            for entity in self._order:
+                pages = self._held[entity]
+                if pages and pages[0][1].done() and self._open(entity):
+                    position, task = pages.popleft()
+                    objects = task.result()
+                    self._fill()
+                    return entity, position, objects
+            waiting = [task for pages in self._held.values() for _position, task in pages if not task.done()]
+            if not waiting:
+                raise RuntimeError("full sync: no page left to fetch for an unfinished entity")
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        tasks = [task for pages in self._held.values() for _position, task in pages]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
 
 
 def _page_query(entity: str, position: int) -> str:

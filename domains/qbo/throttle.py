@@ -11,8 +11,9 @@ from domains.qbo.clock import Clock
 PER_SECOND = 10
 PER_MINUTE = 500
 THROTTLE_PAUSE_SECONDS = 60.0
-# A little slack so a request never lands exactly on the edge of QBO's own window.
-_MARGIN = 0.02
+# Slack so a request never lands on the edge of QBO's own window: QBO counts requests when they reach it,
+# and network and server delays bunch requests we sent evenly (a 20 ms margin drew 429s at full speed).
+_MARGIN = 0.1
 
 
 @dataclass
@@ -26,7 +27,8 @@ class RealmThrottle:
     """Spaces requests so a realm never sees more than QBO allows from this process.
 
     Sliding windows over the monotonic clock: a request waits until fewer than `per_second` requests
-    started in the last second and fewer than `per_minute` in the last minute. After QBO answers 429
+    started in the last second and fewer than `per_minute` in the last minute, and at least a
+    `per_second`-th of a second (plus the margin) after the previous one. After QBO answers 429
     the realm is paused for 60 s (or the Retry-After it sent), which keeps a 429 from becoming a storm.
     """
 
@@ -54,6 +56,9 @@ class RealmThrottle:
                     wait = max(wait, window.recent[0] + 60.0 + _MARGIN - now)
                 if len(window.recent) >= self.per_second:
                     wait = max(wait, window.recent[-self.per_second] + 1.0 + _MARGIN - now)
+                if window.recent:
+                    # Evenly spaced rather than in bursts of `per_second`: a burst arrives bunched.
+                    wait = max(wait, window.recent[-1] + (1.0 + _MARGIN) / self.per_second - now)
                 if wait <= 0:
                     window.recent.append(now)
                     return

@@ -21,6 +21,7 @@ from domains.ar.models import Payment
 from domains.ar.repository import list_payments
 from domains.bank.models import Deposit
 from domains.bank.repository import list_deposits
+from domains.core import repository as core
 from domains.core.db import Database
 from domains.core.models import Business
 from domains.models_registry import import_all_models
@@ -221,3 +222,20 @@ async def test_rows_missing_columns_are_refused(db: Database, businesses: tuple[
     async with db.write() as session:
         with pytest.raises(ValueError, match=r"missing \['balance_cents'\]"):
             await upsert_entities(session, alice, Bill, [incomplete])
+
+
+async def test_raw_numbers_read_back_exactly_on_both_databases(database: Database) -> None:
+    async with database.write() as session:
+        business_id = (await core.create_business(session, name="Exact Numbers LLC")).id
+    exotic = Decimal("0.10000000000000000000001")
+    row = bill_row(TotalAmt=Decimal("1602.70"), ExchangeRate=exotic)
+    async with database.write() as session:
+        assert await upsert_entities(session, business_id, Bill, [row]) == ["25"]
+    async with database.read() as session:
+        bill = await get_bill(session, business_id, "25")
+        assert bill is not None
+        # Not 1602.7 or a rounded float: the figures QBO sent, digit for digit.
+        assert str(bill.raw["TotalAmt"]) == "1602.70"
+        assert bill.raw["ExchangeRate"] == exotic
+        assert bill.raw["DocNumber"] == "NL-8812"
+        assert bill.raw["Line"][0]["Amount"] == Decimal("1402.67")

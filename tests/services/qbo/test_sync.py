@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from domains.ap.models import Bill, Vendor
 from domains.bank.models import Account
@@ -68,6 +68,20 @@ async def test_paging_stops_after_an_exact_multiple_of_1000(qbo_sqlite):
     assert len(pages) == 2
     assert "STARTPOSITION 1 " in pages[0]
     assert "STARTPOSITION 1001 " in pages[1]
+
+
+async def test_a_full_sync_asks_for_no_page_past_the_end_of_an_entity(qbo_sqlite):
+    qbo = qbo_sqlite
+    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
+    business_id, _ = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
+    )
+    outcome = await qbo.smart_sync().sync_now(business_id, full=True)
+    assert outcome.status == "succeeded", outcome.error
+    assert await _count(qbo.db, Bill, business_id) == 2500
+    pages = qbo.traffic.queries("Bill")
+    assert [p.split("STARTPOSITION ")[1].split()[0] for p in pages] == ["1", "1001", "2001"]
+    assert len(qbo.traffic.queries("Vendor")) == 1, "every request spends the company's rate limit"
 
 
 async def test_an_empty_company_syncs_to_nothing(qbo):
@@ -217,3 +231,21 @@ async def test_home_currency_comes_from_preferences(qbo):
     async with qbo.db.read() as session:
         assert (await session.get(Business, business_id)).home_currency == "USD"
     assert Decimal("1") == 1
+
+
+async def test_a_row_newer_than_qbo_sends_survives_a_full_sync(qbo):
+    business_id, _ = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Paper Co")], "Bill": [bill("10", "1", "100.00", "2026-10-01")]}
+    )
+    sync = qbo.smart_sync()
+    assert (await sync.sync_now(business_id, full=True)).status == "succeeded"
+    async with qbo.db.write() as session:
+        await session.execute(
+            update(Bill).where(Bill.business_id == business_id, Bill.qbo_id == "10").values(sync_token="99")
+        )
+    qbo.clock.advance(5)
+    again = await sync.sync_now(business_id, full=True)
+    assert again.status == "succeeded", again.error
+    async with qbo.db.read() as session:
+        tokens = list(await session.scalars(select(Bill.sync_token).where(Bill.business_id == business_id)))
+    assert tokens == ["99"], "QBO still has the bill: the older copy it sent is skipped, not swept"
