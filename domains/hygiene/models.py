@@ -1,10 +1,11 @@
 """Domain (hygiene): tables. Each table has business_id and every query is scoped by it.
 
 An issue is identified inside a business by its key (rule, entity_type, qbo_id). The issues themselves are
-computed from the synced books on every read; these tables hold only what people decided about them and
-what the tray has seen: dismissals (remembered by fingerprint), snoozes (until a date), the register of
-issues seen with their resolutions, the log of fixes written to QuickBooks, and a per-business marker
-that changes whenever any of this does.
+computed from the synced books; these tables hold what people decided about them and what the tray has
+seen: dismissals (remembered by fingerprint), snoozes (until a date), the register of issues seen with
+their resolutions and everything a row shows (so the firm tray reads it instead of recomputing every
+client's books), the log of fixes written to QuickBooks, and a per-business marker that changes whenever
+any of this does.
 """
 
 from __future__ import annotations
@@ -63,13 +64,21 @@ class HygieneSnooze(Base):
 class HygieneIssueRecord(Base):
     """The register: every issue the tray has seen, and how it left (fixed here, or cleared in QBO).
 
+    An open entry carries the issue as last detected (effect, fix, its parameters and fingerprint fields),
+    the open balance of the bill or invoice it is on (for the score), and ``display``: the row's entity
+    label, runway delta and QuickBooks link targets, stored the first time the row is shown and cleared
+    whenever the books or the date it was worked out on change.
+
     ``fix_sync_run_id`` is the newest sync run of the business when a fix was written: a fix whose effect
     reaches our copy of the books only through the next sync (a bill payment closing a bill) keeps the
     issue hidden until a run newer than that one has finished.
     """
 
     __tablename__ = "hygiene_issues"
-    __table_args__ = (UniqueConstraint("business_id", "rule", "entity_type", "qbo_id"),)
+    __table_args__ = (
+        UniqueConstraint("business_id", "rule", "entity_type", "qbo_id"),
+        Index("ix_hygiene_issues_business_status", "business_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     business_id: Mapped[int] = _business_fk()
@@ -87,6 +96,12 @@ class HygieneIssueRecord(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_by_user_id: Mapped[int | None] = _user_fk()
     fix_sync_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    forecast_effect: Mapped[str | None] = mapped_column(Text)
+    fix: Mapped[str | None] = mapped_column(String(32))
+    fix_params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    fingerprint_fields: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    item_balance_cents: Mapped[int | None] = mapped_column(BigInteger)
+    display: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class HygieneFix(Base):
@@ -118,8 +133,9 @@ class HygieneFix(Base):
 
 
 class HygieneState(Base):
-    """One row per business: which sync run the register last saw, a version bumped on every change, and
-    the last summary computed (open issues by severity, score, cleared this week).
+    """One row per business: which sync run the register last saw (and on which local date, at what time,
+    with what open bill and invoice balance), a version bumped on every change, and the last summary
+    computed (open issues by severity, score, cleared this week).
 
     The tray polls (sync run, version) to know, with two indexed reads, whether it must refresh. The firm
     tray adds up the stored summaries after an action instead of recomputing every client's books.
@@ -131,6 +147,9 @@ class HygieneState(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     business_id: Mapped[int] = _business_fk()
     evaluated_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    evaluated_on: Mapped[dt.date | None] = mapped_column(Date)
+    evaluated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    open_cents: Mapped[int | None] = mapped_column(BigInteger)
     version: Mapped[int] = mapped_column(Integer, default=0)
     open_high: Mapped[int] = mapped_column(Integer, default=0)
     open_medium: Mapped[int] = mapped_column(Integer, default=0)

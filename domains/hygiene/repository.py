@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, null, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.db import utcnow
+from domains.core.models import Business
 from domains.hygiene.models import (
     HygieneDismissal,
     HygieneFix,
@@ -43,11 +44,71 @@ class Snooze:
 
 @dataclass(frozen=True, slots=True)
 class RegisterEntry:
+    """One register row: how the issue stands, and (for open ones) the issue as last detected."""
+
     status: str
     resolution: str | None
     fingerprint: str
     resolved_at: dt.datetime | None
     fix_sync_run_id: int | None
+    id: int = 0
+    severity: str = ""
+    amount_cents: int = 0
+    forecast_effect: str | None = None
+    fix: str | None = None
+    fix_params: dict[str, Any] | None = field(default=None, hash=False)
+    fingerprint_fields: dict[str, Any] | None = field(default=None, hash=False)
+    item_balance_cents: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRow:
+    """An open register entry with what hides it, if anything (a dismissal, a snooze): one firm tray row.
+
+    Only the columns a tray needs to filter, sort and count; `register_details` reads the rest.
+    """
+
+    id: int
+    business_id: int
+    rule: str
+    entity_type: str
+    qbo_id: str
+    severity: str
+    amount_cents: int
+    fingerprint: str
+    fix: str | None
+    item_balance_cents: int | None
+    has_display: bool
+    dismissed_fingerprint: str | None
+    dismissed_at: dt.datetime | None
+    snoozed_until: dt.date | None
+    snoozed_at: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterDetail:
+    """The rest of an open register entry: the issue's wording and parameters, and the row's display."""
+
+    id: int
+    forecast_effect: str | None
+    fix_params: dict[str, Any] | None = field(hash=False)
+    fingerprint_fields: dict[str, Any] | None = field(hash=False)
+    display: dict[str, Any] | None = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationState:
+    """Where one business's register stands: the run, date and time it was brought up to, and markers."""
+
+    business_id: int
+    evaluated_run_id: int | None
+    evaluated_on: dt.date | None
+    evaluated_at: dt.datetime | None
+    open_cents: int | None
+    version: int
+    last_succeeded_run_id: int | None
+    sync_active: bool
+    summary: Summary | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +136,9 @@ class TriageState:
     newest_run_id: int | None
     sync_active: bool
     summary: Summary | None
+    evaluated_on: dt.date | None = None
+    evaluated_at: dt.datetime | None = None
+    open_cents: int | None = None
 
 
 def _key(row: Any) -> IssueKey:
@@ -117,7 +181,21 @@ async def load_triage_state(session: AsyncSession, business_id: int) -> TriageSt
         for s in await session.scalars(select(HygieneSnooze).where(HygieneSnooze.business_id == business_id))
     }
     register = {
-        _key(r): RegisterEntry(r.status, r.resolution, r.fingerprint, r.resolved_at, r.fix_sync_run_id)
+        _key(r): RegisterEntry(
+            r.status,
+            r.resolution,
+            r.fingerprint,
+            r.resolved_at,
+            r.fix_sync_run_id,
+            id=r.id,
+            severity=r.severity,
+            amount_cents=r.amount_cents,
+            forecast_effect=r.forecast_effect,
+            fix=r.fix,
+            fix_params=r.fix_params,
+            fingerprint_fields=r.fingerprint_fields,
+            item_balance_cents=r.item_balance_cents,
+        )
         for r in await session.scalars(
             select(HygieneIssueRecord).where(HygieneIssueRecord.business_id == business_id)
         )
@@ -134,7 +212,203 @@ async def load_triage_state(session: AsyncSession, business_id: int) -> TriageSt
         newest_run_id=newest,
         sync_active=active,
         summary=_summary(state) if state is not None else None,
+        evaluated_on=state.evaluated_on if state else None,
+        evaluated_at=state.evaluated_at if state else None,
+        open_cents=state.open_cents if state else None,
     )
+
+
+async def businesses(session: AsyncSession, business_ids: Iterable[int]) -> list[Business]:
+    """The businesses with these ids (the caller has already scoped the ids to a user)."""
+    ids = list(business_ids)
+    if not ids:
+        return []
+    return list(await session.scalars(select(Business).where(Business.id.in_(ids))))
+
+
+async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) -> dict[int, EvaluationState]:
+    """Each business's register state and sync markers, in two queries for any number of businesses."""
+    ids = list(business_ids)
+    if not ids:
+        return {}
+    states = {
+        row.business_id: row
+        for row in await session.scalars(select(HygieneState).where(HygieneState.business_id.in_(ids)))
+    }
+    runs = await session.execute(
+        select(
+            SyncRun.business_id,
+            func.max(case((SyncRun.status == "succeeded", SyncRun.id))),
+            func.sum(case((SyncRun.status.in_(("pending", "running")), 1), else_=0)),
+        )
+        .where(SyncRun.business_id.in_(ids))
+        .group_by(SyncRun.business_id)
+    )
+    succeeded: dict[int, int | None] = {}
+    active: set[int] = set()
+    for business_id, last_succeeded, running in runs.all():
+        succeeded[business_id] = last_succeeded
+        if running:
+            active.add(business_id)
+    result: dict[int, EvaluationState] = {}
+    for business_id in ids:
+        state = states.get(business_id)
+        result[business_id] = EvaluationState(
+            business_id=business_id,
+            evaluated_run_id=state.evaluated_run_id if state else None,
+            evaluated_on=state.evaluated_on if state else None,
+            evaluated_at=state.evaluated_at if state else None,
+            open_cents=state.open_cents if state else None,
+            version=state.version if state else 0,
+            last_succeeded_run_id=succeeded.get(business_id),
+            sync_active=business_id in active,
+            summary=_summary(state) if state is not None else None,
+        )
+    return result
+
+
+def _same_issue(other: Any) -> Any:
+    issue = HygieneIssueRecord
+    return and_(
+        other.business_id == issue.business_id,
+        other.rule == issue.rule,
+        other.entity_type == issue.entity_type,
+        other.qbo_id == issue.qbo_id,
+    )
+
+
+def _register_select(*criteria: Any) -> Any:
+    issue, dismissal, snooze = HygieneIssueRecord, HygieneDismissal, HygieneSnooze
+    return (
+        select(
+            issue.id,
+            issue.business_id,
+            issue.rule,
+            issue.entity_type,
+            issue.qbo_id,
+            issue.severity,
+            issue.amount_cents,
+            issue.fingerprint,
+            issue.fix,
+            issue.item_balance_cents,
+            issue.display.is_not(None),
+            dismissal.fingerprint,
+            dismissal.created_at,
+            snooze.until,
+            snooze.created_at,
+        )
+        .outerjoin(dismissal, _same_issue(dismissal))
+        .outerjoin(snooze, _same_issue(snooze))
+        .where(issue.status == "open", *criteria)
+    )
+
+
+async def register_rows(
+    session: AsyncSession,
+    business_ids: Iterable[int],
+    *,
+    severity: str | None = None,
+    entity_types: Iterable[str] | None = None,
+) -> list[RegisterRow]:
+    """The open register entries of several businesses with their dismissal and snooze, in one query
+    (only those of one `severity` and on `entity_types`, when given)."""
+    ids = list(business_ids)
+    if not ids:
+        return []
+    criteria: list[Any] = [HygieneIssueRecord.business_id.in_(ids)]
+    if severity is not None:
+        criteria.append(HygieneIssueRecord.severity == severity)
+    if entity_types is not None:
+        criteria.append(HygieneIssueRecord.entity_type.in_(list(entity_types)))
+    stmt = _register_select(*criteria)
+    return [RegisterRow(*tuple(row)) for row in (await session.execute(stmt)).all()]
+
+
+async def register_row(session: AsyncSession, business_id: int, key: IssueKey) -> RegisterRow | None:
+    """One open register entry of a business, with its dismissal and snooze."""
+    row = (await session.execute(_register_select(*_where_key(HygieneIssueRecord, business_id, key)))).first()
+    return RegisterRow(*tuple(row)) if row is not None else None
+
+
+async def register_counts(
+    session: AsyncSession,
+    business_id: int,
+    *,
+    as_of: dt.date,
+    since: dt.datetime,
+    flag_severities: Iterable[str],
+) -> tuple[dict[str, int], int, int]:
+    """Worked out in the database from one business's open register entries: (open and not hidden by
+    severity, how many of the hidden ones were dismissed or snoozed since `since`, the open balance of
+    bills and invoices carrying an open issue of one of `flag_severities`)."""
+    issue, dismissal, snooze = HygieneIssueRecord, HygieneDismissal, HygieneSnooze
+    matching = and_(_same_issue(dismissal), dismissal.fingerprint == issue.fingerprint)
+    waiting = and_(_same_issue(snooze), snooze.until > as_of)
+    shown = and_(dismissal.id.is_(None), snooze.id.is_(None))
+    joined = (
+        select(issue.id)
+        .outerjoin(dismissal, matching)
+        .outerjoin(snooze, waiting)
+        .where(issue.business_id == business_id, issue.status == "open")
+    )
+    hidden_recently = (dismissal.id.is_not(None) & (dismissal.created_at >= since)) | (
+        dismissal.id.is_(None) & snooze.id.is_not(None) & (snooze.created_at >= since)
+    )
+    counts = await session.execute(
+        joined.with_only_columns(
+            issue.severity,
+            func.sum(case((shown, 1), else_=0)),
+            func.sum(case((hidden_recently, 1), else_=0)),
+        ).group_by(issue.severity)
+    )
+    by_severity: dict[str, int] = {}
+    hidden_since = 0
+    for severity, shown_count, hidden_count in counts.all():
+        by_severity[severity] = int(shown_count or 0)
+        hidden_since += int(hidden_count or 0)
+    flagged_items = (
+        joined.with_only_columns(
+            issue.entity_type, issue.qbo_id, func.max(issue.item_balance_cents).label("balance")
+        )
+        .where(shown, issue.severity.in_(list(flag_severities)), issue.entity_type.in_(("bill", "invoice")))
+        .group_by(issue.entity_type, issue.qbo_id)
+        .subquery()
+    )
+    flagged = await session.scalar(select(func.coalesce(func.sum(flagged_items.c.balance), 0)))
+    return by_severity, hidden_since, int(flagged or 0)
+
+
+async def register_details(
+    session: AsyncSession, business_id: int, entry_ids: Iterable[int]
+) -> dict[int, RegisterDetail]:
+    """The wording, parameters and stored display of some of a business's register entries."""
+    ids = list(entry_ids)
+    if not ids:
+        return {}
+    issue = HygieneIssueRecord
+    rows = await session.execute(
+        select(
+            issue.id, issue.forecast_effect, issue.fix_params, issue.fingerprint_fields, issue.display
+        ).where(issue.business_id == business_id, issue.id.in_(ids))
+    )
+    return {row[0]: RegisterDetail(*row) for row in rows.all()}
+
+
+async def resolved_since(
+    session: AsyncSession, business_ids: Iterable[int], since: dt.datetime
+) -> list[tuple[int, dt.datetime]]:
+    """(business id, resolved at) of register entries resolved at or after `since`."""
+    ids = list(business_ids)
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(HygieneIssueRecord.business_id, HygieneIssueRecord.resolved_at).where(
+            HygieneIssueRecord.business_id.in_(ids),
+            HygieneIssueRecord.status == "resolved",
+            HygieneIssueRecord.resolved_at >= since,
+        )
+    )
+    return [(business_id, at) for business_id, at in rows.all() if at is not None]
 
 
 async def poll_marker(session: AsyncSession, business_id: int) -> tuple[int | None, int]:
@@ -142,10 +416,15 @@ async def poll_marker(session: AsyncSession, business_id: int) -> tuple[int | No
     succeeded = await session.scalar(
         select(func.max(SyncRun.id)).where(SyncRun.business_id == business_id, SyncRun.status == "succeeded")
     )
+    return succeeded, await triage_version(session, business_id)
+
+
+async def triage_version(session: AsyncSession, business_id: int) -> int:
+    """The business's triage version: raised by every dismissal, snooze, reopen and fix."""
     version = await session.scalar(
         select(HygieneState.version).where(HygieneState.business_id == business_id)
     )
-    return succeeded, int(version or 0)
+    return int(version or 0)
 
 
 async def bump_state(
@@ -155,6 +434,8 @@ async def bump_state(
     evaluated_run_id: int | None = None,
     increment: bool = True,
     reevaluate: bool = False,
+    evaluated_on: dt.date | None = None,
+    open_cents: int | None = None,
 ) -> None:
     """Increase the business's triage version and/or record the sync run the register was brought up to.
 
@@ -169,6 +450,9 @@ async def bump_state(
         state.version = (state.version or 0) + 1
     if evaluated_run_id is not None:
         state.evaluated_run_id = evaluated_run_id
+        state.evaluated_on = evaluated_on
+        state.evaluated_at = utcnow()
+        state.open_cents = open_cents
     if reevaluate:
         state.evaluated_run_id = None
     state.updated_at = utcnow()
@@ -336,26 +620,93 @@ async def see_issue(
     await session.flush()
 
 
+REGISTER_ISSUE_FIELDS = (
+    "severity",
+    "amount_cents",
+    "fingerprint",
+    "forecast_effect",
+    "fix",
+    "fix_params",
+    "fingerprint_fields",
+    "item_balance_cents",
+)
+
+
 async def add_seen_issues(
-    session: AsyncSession, business_id: int, issues: Iterable[tuple[IssueKey, str, int, str]]
+    session: AsyncSession, business_id: int, issues: Iterable[tuple[IssueKey, dict[str, Any]]]
 ) -> None:
-    """Register issues seen for the first time: (key, severity, amount_cents, fingerprint), in one flush."""
+    """Register issues seen for the first time: (key, values of REGISTER_ISSUE_FIELDS), in one flush."""
     rows = [
         HygieneIssueRecord(
             business_id=business_id,
             rule=rule,
             entity_type=entity_type,
             qbo_id=qbo_id,
-            severity=severity,
-            amount_cents=amount_cents,
-            fingerprint=fingerprint,
             status="open",
+            **{name: values.get(name) for name in REGISTER_ISSUE_FIELDS},
         )
-        for (rule, entity_type, qbo_id), severity, amount_cents, fingerprint in issues
+        for (rule, entity_type, qbo_id), values in issues
     ]
     if rows:
         session.add_all(rows)
         await session.flush()
+
+
+async def update_seen_issues(
+    session: AsyncSession, business_id: int, issues: Iterable[tuple[int, dict[str, Any]]]
+) -> None:
+    """Refresh open entries with the issue as detected now: (entry id, values of REGISTER_ISSUE_FIELDS),
+    as one statement executed with every row."""
+    table = cast(Table, HygieneIssueRecord.__table__)
+    params = [
+        {"b_id": entry_id, **{f"b_{name}": values.get(name) for name in REGISTER_ISSUE_FIELDS}}
+        for entry_id, values in issues
+    ]
+    if not params:
+        return
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"), table.c.business_id == business_id)
+        .values({name: bindparam(f"b_{name}") for name in REGISTER_ISSUE_FIELDS})
+    )
+    await session.execute(stmt, params)
+
+
+async def clear_displays(session: AsyncSession, business_id: int) -> None:
+    """Forget every stored row display of the business (its books or its date changed)."""
+    await session.execute(
+        update(HygieneIssueRecord)
+        .where(HygieneIssueRecord.business_id == business_id, HygieneIssueRecord.display.is_not(None))
+        .values(display=null())
+    )
+
+
+async def store_displays(
+    session: AsyncSession,
+    business_id: int,
+    displays: Iterable[tuple[IssueKey, dict[str, Any]]],
+    *,
+    only_missing: bool = False,
+) -> None:
+    """Keep what rows show (entity label, runway delta, link targets) with their open register entries;
+    `only_missing` leaves entries that already hold one alone."""
+    table = cast(Table, HygieneIssueRecord.__table__)
+    params = [
+        {"b_rule": rule, "b_entity_type": entity_type, "b_qbo_id": qbo_id, "b_display": display}
+        for (rule, entity_type, qbo_id), display in displays
+    ]
+    if not params:
+        return
+    criteria = [
+        table.c.business_id == business_id,
+        table.c.rule == bindparam("b_rule"),
+        table.c.entity_type == bindparam("b_entity_type"),
+        table.c.qbo_id == bindparam("b_qbo_id"),
+    ]
+    if only_missing:
+        criteria.append(table.c.display.is_(None))
+    stmt = update(table).where(*criteria).values(display=bindparam("b_display"))
+    await session.execute(stmt, params)
 
 
 async def resolve_issue(

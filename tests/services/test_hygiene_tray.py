@@ -350,3 +350,90 @@ async def test_rows_link_to_quickbooks_in_intuit_mode_and_explain_the_sandbox(qb
     first = local.groups[0].rows[0]
     assert first.qbo_links == ()
     assert "built-in QuickBooks sandbox" in (first.qbo_note or "")
+
+
+async def test_the_firm_tray_from_the_register_agrees_with_each_clients_books_and_follows_syncs(qbo):
+    world = await build_world(qbo.db)
+    realm_one = await qbo.sandbox.create_company("One", company())
+    realm_two = await qbo.sandbox.create_company("Two", company())
+    await qbo.connect(world.acme_client_one, realm_one)
+    await qbo.connect(world.acme_client_two, realm_two)
+    sync = qbo.smart_sync()
+    await sync.sync_now(world.acme_client_one)
+    await sync.sync_now(world.acme_client_two)
+    orchestrator = HygieneTrayDataOrchestrator(qbo.db, sync)
+    service = HygieneTrayService(orchestrator)
+    async with qbo.db.read() as session:
+        alice = await core.get_user_by_email(session, "alice@acme.test")
+        acme = await core.get_or_create_firm(session, "Acme Accounting")
+    user = CurrentUser(
+        alice.id, alice.email, "Alice", (FirmMembershipView(acme.id, "Acme Accounting", "advisor"),)
+    )
+    one = BusinessContext(
+        world.acme_client_one,
+        "Acme Client One",
+        "advisor",
+        acme.id,
+        "Acme Accounting",
+        capabilities("advisor"),
+    )
+
+    async def own_tray(business_id, name):
+        business = BusinessContext(
+            business_id, name, "advisor", acme.id, "Acme Accounting", capabilities("advisor")
+        )
+        return await service.tray(business, TrayFilters())
+
+    def rows(view):
+        return [
+            (r.business_id, r.rule, r.qbo_id, r.entity_label, r.impact) for g in view.groups for r in g.rows
+        ]
+
+    firm = await service.firm_tray(user, TrayFilters())
+    trays = [
+        await own_tray(world.acme_client_one, "Acme Client One"),
+        await own_tray(world.acme_client_two, "Acme Client Two"),
+    ]
+    assert firm.counters.high == sum(t.counters.high for t in trays)
+    assert firm.counters.medium + firm.counters.low == sum(t.counters.medium + t.counters.low for t in trays)
+    assert {c.id: c.score for c in firm.client_options} == {t.business_id: t.counters.score for t in trays}
+    assert sorted(rows(firm)) == sorted(r for t in trays for r in rows(t)), (
+        "the register's rows say what each client's own tray says: labels and runway deltas included"
+    )
+    again = await service.firm_tray(user, TrayFilters())
+    assert rows(again) == rows(firm), "read back from the register"
+
+    dismissed = await service.dismiss(
+        one,
+        user,
+        ("vendor_missing_terms", "vendor", "1"),
+        scope="firm",
+        filters=TrayFilters(),
+        want_page=False,
+    )
+    assert dismissed.row.state == "dismissed"
+    assert dismissed.row.entity_label == "Vendor Paper Co"
+    assert dismissed.counters.low == firm.counters.low - 1
+    assert dismissed.counters.cleared == firm.counters.cleared + 1
+    after_dismiss = await service.firm_tray(user, TrayFilters())
+    assert after_dismiss.counters.low == firm.counters.low - 1
+    reopened = await service.reopen(
+        one,
+        user,
+        ("vendor_missing_terms", "vendor", "1"),
+        scope="firm",
+        filters=TrayFilters(),
+        want_page=False,
+    )
+    assert reopened.row.is_open
+    assert reopened.counters.low == firm.counters.low
+
+    token = await local_token(qbo, world.acme_client_one, "10")
+    due = (today() + dt.timedelta(days=20)).isoformat()
+    await qbo.qbo_write(realm_one, "Bill", {"Id": "10", "SyncToken": token, "sparse": True, "DueDate": due})
+    await sync.sync_now(world.acme_client_one)
+    synced_view = await service.firm_tray(user, TrayFilters())
+    shown = {(r[0], r[1], r[2]) for r in rows(synced_view)}
+    assert (world.acme_client_one, "bill_missing_due_date", "10") not in shown, "cleared in QuickBooks"
+    assert (world.acme_client_two, "bill_missing_due_date", "10") in shown
+    assert synced_view.counters.high == firm.counters.high - 1

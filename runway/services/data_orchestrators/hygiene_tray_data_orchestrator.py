@@ -1,12 +1,14 @@
 """Data orchestrator: the Hygiene Tray — issues on the synced books minus what people triaged, and fixes.
 
-Issues are never stored: every read runs `DataQualityCalculator` over the business's current snapshot and
-removes what the triage tables hide (a dismissal whose fingerprint still matches, a snooze whose date has
-not come, a fix waiting for the sync that confirms it). The register of issues seen is brought up to date
-whenever a newer sync run has finished than the one it last saw, so issues cleared in QuickBooks are
-recorded as resolved by themselves. Fixes go to QuickBooks through SmartSyncService only, each with the
-SyncToken the person saw; the fix log keeps the fields before and after so a fix can be undone where
-QuickBooks allows it.
+A business's tray (`tray_data`) runs `DataQualityCalculator` over its current snapshot and removes what the
+triage tables hide (a dismissal whose fingerprint still matches, a snooze whose date has not come, a fix
+waiting for the sync that confirms it). The register of issues seen is brought up to date whenever a newer
+sync run has finished than the one it last saw, a fix changed our copy of the books, the business's date
+changed or an hour has passed, so issues cleared in QuickBooks are recorded as resolved by themselves. The
+register keeps each open issue as detected, so the firm tray and triage actions read it
+(`register_views`) instead of recomputing every client's books. Fixes go to QuickBooks through
+SmartSyncService only, each with the SyncToken the person saw; the fix log keeps the fields before and
+after so a fix can be undone where QuickBooks allows it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 
 from domains.ap.models import Bill, BillPayment, Vendor
 from domains.ar.models import Customer, Invoice, Payment
@@ -26,12 +29,18 @@ from domains.bank.models import Purchase
 from domains.core import repository as core
 from domains.core.db import Database, utcnow
 from domains.hygiene import repository as repo
-from domains.hygiene.repository import IssueKey, TriageState
+from domains.hygiene.repository import EvaluationState, IssueKey, RegisterRow, TriageState
 from domains.qbo.errors import QboError
 from domains.qbo.smart_sync import ConflictError, SmartSyncService, WriteResult
 from domains.qbo.tokens import NotConnectedError, ReconnectNeededError
 from domains.synced import SyncedEntity, get_entity, json_safe
-from runway.services.calculators.data_quality_calculator import DataQualityCalculator, HygieneIssue
+from runway.services.calculators.arithmetic import qbo_id_key
+from runway.services.calculators.data_quality_calculator import (
+    SCORE_SEVERITIES,
+    SEVERITY_RANK,
+    DataQualityCalculator,
+    HygieneIssue,
+)
 from runway.services.calculators.snapshots import BusinessSnapshot
 from runway.services.data_orchestrators.business_snapshot import load_business_snapshot
 
@@ -45,6 +54,10 @@ ENTITY_MODELS: Mapping[str, tuple[str, type[SyncedEntity]]] = {
 }
 log = structlog.get_logger("runway.hygiene")
 CHASE_SNOOZE_DAYS = 14
+# The register is worked out again at least this often (the sync rule depends on the clock).
+REGISTER_MAX_AGE = dt.timedelta(hours=1)
+# What a high-severity issue blocks in the decision queue: decisions on the item itself.
+BLOCKED_TYPES = ("bill", "invoice")
 RECORDED_PAYMENT_NOTE = "Recorded in Runway: paid outside QuickBooks"
 
 
@@ -101,6 +114,85 @@ class TrayData:
     cleared_this_week: int
     score: int
     marker: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterIssue:
+    """An issue as the register lists it, enough to filter, sort and count (`register_details`: the rest)."""
+
+    entry_id: int
+    rule: str
+    entity_type: str
+    qbo_id: str
+    severity: str
+    amount_cents: int
+    fix: str
+
+    @property
+    def key(self) -> IssueKey:
+        return (self.rule, self.entity_type, self.qbo_id)
+
+    def sort_key(self) -> tuple[int, int, tuple[int, int, str], str, str]:
+        """The tray order, as `HygieneIssue.sort_key`."""
+        return (
+            SEVERITY_RANK[self.severity],
+            -self.amount_cents,
+            qbo_id_key(self.qbo_id),
+            self.rule,
+            self.entity_type,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterDetail:
+    """One register entry in full: the issue as last detected and what its row shows, if stored yet."""
+
+    issue: HygieneIssue
+    display: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterEntry:
+    """One issue of a business as the register holds it now (None when it has no open entry)."""
+
+    business: BusinessFacts
+    as_of: dt.date
+    issue: RegisterIssue | None
+    detail: RegisterDetail | None
+    hidden: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSummary:
+    """A business's header numbers worked out from its register, and its poll marker."""
+
+    business: BusinessFacts
+    as_of: dt.date
+    summary: repo.Summary
+    marker: str
+    sync_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterView:
+    """One business's tray read from the register: the issues detected at its last evaluation.
+
+    Attributes:
+        detected: Open register entries (tray order), including the ones a dismissal or snooze hides.
+        open: The ones not hidden.
+        unlabelled: How many of the detected ones have no stored display yet.
+    """
+
+    business: BusinessFacts
+    as_of: dt.date
+    detected: tuple[RegisterIssue, ...]
+    open: tuple[RegisterIssue, ...]
+    hidden: Mapping[IssueKey, str]
+    cleared_this_week: int
+    score: int
+    marker: str
+    sync_active: bool
+    unlabelled: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +279,118 @@ def _cleared_since(
     return len(cleared - open_keys)
 
 
+def _open_balances(snapshot: BusinessSnapshot) -> dict[tuple[str, str], int]:
+    """Open balance (home cents) of each open bill and invoice: what the hygiene score weighs."""
+    home = snapshot.home_currency
+    balances = {("bill", b.qbo_id): b.home_balance(home) for b in snapshot.bills if b.is_open}
+    balances.update({("invoice", i.qbo_id): i.home_balance(home) for i in snapshot.invoices if i.is_open})
+    return balances
+
+
+def _register_values(issue: HygieneIssue, balances: Mapping[tuple[str, str], int]) -> dict[str, Any]:
+    return {
+        "severity": issue.severity,
+        "amount_cents": issue.amount_cents,
+        "fingerprint": issue.fingerprint,
+        "forecast_effect": issue.forecast_effect,
+        "fix": issue.fix,
+        "fix_params": dict(issue.fix_params),
+        "fingerprint_fields": dict(issue.fingerprint_fields),
+        "item_balance_cents": balances.get((issue.entity_type, issue.qbo_id), 0),
+    }
+
+
+def _facts(business: Any) -> BusinessFacts:
+    return BusinessFacts(
+        business.id,
+        business.name,
+        business.timezone,
+        business.home_currency,
+        business.realm_id,
+        business.firm_id,
+    )
+
+
+def _current(state: EvaluationState, day: dt.date, now: dt.datetime) -> bool:
+    """Whether the register holds what `tray_data` would detect now (same run, same day, within the hour)."""
+    return (
+        state.evaluated_run_id is not None
+        and state.evaluated_run_id == (state.last_succeeded_run_id or 0)
+        and state.evaluated_on == day
+        and state.evaluated_at is not None
+        and now - state.evaluated_at < REGISTER_MAX_AGE
+        and state.open_cents is not None
+    )
+
+
+def _register_view(
+    facts: BusinessFacts,
+    day: dt.date,
+    rows: list[RegisterRow],
+    state: EvaluationState,
+    since: dt.datetime,
+    cleared_resolved: int,
+) -> RegisterView:
+    """Classify a business's open register entries as `classify` does the detected issues."""
+    detected: list[RegisterIssue] = []
+    open_issues: list[RegisterIssue] = []
+    hidden: dict[IssueKey, str] = {}
+    balances: dict[tuple[str, str], int] = {}
+    cleared = cleared_resolved
+    for row in rows:
+        issue = RegisterIssue(
+            row.id,
+            row.rule,
+            row.entity_type,
+            row.qbo_id,
+            row.severity,
+            row.amount_cents,
+            row.fix or "open_in_qbo",
+        )
+        detected.append(issue)
+        if row.dismissed_fingerprint is not None and row.dismissed_fingerprint == row.fingerprint:
+            hidden[issue.key] = "dismissed"
+            cleared += 1 if row.dismissed_at is not None and row.dismissed_at >= since else 0
+        elif row.snoozed_until is not None and row.snoozed_until > day:
+            hidden[issue.key] = "snoozed"
+            cleared += 1 if row.snoozed_at is not None and row.snoozed_at >= since else 0
+        else:
+            open_issues.append(issue)
+            if issue.severity in SCORE_SEVERITIES and issue.entity_type in ("bill", "invoice"):
+                balances[(issue.entity_type, issue.qbo_id)] = row.item_balance_cents or 0
+    total = state.open_cents or 0
+    score = 100 if total <= 0 else (100 * (total - sum(balances.values()))) // total
+    detected.sort(key=RegisterIssue.sort_key)
+    open_issues.sort(key=RegisterIssue.sort_key)
+    return RegisterView(
+        business=facts,
+        as_of=day,
+        detected=tuple(detected),
+        open=tuple(open_issues),
+        hidden=hidden,
+        cleared_this_week=cleared,
+        score=score,
+        marker=f"{state.last_succeeded_run_id or 0}.{state.version}",
+        sync_active=state.sync_active,
+        unlabelled=sum(1 for row in rows if not row.has_display),
+    )
+
+
+def _detail(light: RegisterIssue, detail: repo.RegisterDetail) -> RegisterDetail:
+    issue = HygieneIssue(
+        rule=light.rule,
+        entity_type=light.entity_type,  # type: ignore[arg-type]
+        qbo_id=light.qbo_id,
+        severity=light.severity,  # type: ignore[arg-type]
+        amount_cents=light.amount_cents,
+        forecast_effect=detail.forecast_effect or "",
+        fix=light.fix,
+        fix_params=dict(detail.fix_params or {}),
+        fingerprint_fields=dict(detail.fingerprint_fields or {}),
+    )
+    return RegisterDetail(issue, detail.display)
+
+
 def _cents(value: Decimal) -> int:
     return int((value * 100).to_integral_value())
 
@@ -224,6 +428,21 @@ class HygieneTrayDataOrchestrator:
         snapshot, triage = await self._load(business_id)
         detected = self.calculator.issues(snapshot, as_of, now=now or utcnow())
         return list(classify(detected, triage, as_of)[0])
+
+    async def blocking_issues(
+        self, business_id: int, *, now: dt.datetime | None = None
+    ) -> tuple[RegisterIssue, ...]:
+        """The open (not dismissed or snoozed) high-severity issues on bills and invoices, which block
+        decisions on them, from the register (brought up to date first)."""
+        now = now or utcnow()
+        facts, days, states = await self._current_registers([business_id], now)
+        if business_id not in facts:
+            return ()
+        async with self.db.read() as session:
+            rows = await repo.register_rows(
+                session, [business_id], severity="high", entity_types=BLOCKED_TYPES
+            )
+        return _register_view(facts[business_id], days[business_id], rows, states[business_id], now, 0).open
 
     async def hygiene_summary(self, business_id: int, as_of: dt.date) -> tuple[int, dict[str, int]]:
         """(hygiene score, open issues by severity) — the numbers the dashboard and client list show."""
@@ -273,8 +492,22 @@ class HygieneTrayDataOrchestrator:
         snapshot, triage = await self._load(business_id)
         detected = self.calculator.issues(snapshot, day, now=now)
         open_issues, hidden = classify(detected, triage, day)
-        if triage.evaluated_run_id != (triage.last_succeeded_run_id or 0):
-            await self._record_evaluation(business_id, detected, hidden, triage, day)
+        books_changed = triage.evaluated_run_id != (triage.last_succeeded_run_id or 0)
+        # An explicit date is a look ahead (or back); only the real one keeps the register current.
+        dated = as_of is None and (
+            triage.evaluated_on != day
+            or triage.evaluated_at is None
+            or now - triage.evaluated_at >= REGISTER_MAX_AGE
+        )
+        if books_changed or dated:
+            await self._record_evaluation(
+                business_id,
+                snapshot,
+                detected,
+                hidden,
+                day,
+                clear_displays=books_changed or triage.evaluated_on != day,
+            )
             async with self.db.read() as session:
                 triage = await repo.load_triage_state(session, business_id)
             open_issues, hidden = classify(detected, triage, day)
@@ -320,23 +553,55 @@ class HygieneTrayDataOrchestrator:
     async def _record_evaluation(
         self,
         business_id: int,
+        snapshot: BusinessSnapshot,
         detected: tuple[HygieneIssue, ...],
         hidden: Mapping[IssueKey, str],
-        triage: TriageState,
         as_of: dt.date,
+        *,
+        clear_displays: bool,
     ) -> None:
-        """Bring the register in line with the books after a sync: new issues, reopened ones, cleared ones."""
+        """Bring the register in line with the books: new issues, reopened ones, cleared ones, and every open
+        entry as detected now (what the firm tray shows); stored row displays go when the books changed.
+
+        Another app instance may bring the same register up to date at the same moment: the register is
+        read again inside the write, and a write that loses the race on a new entry is done once more on
+        what the other one wrote."""
+        for attempt in range(3):
+            try:
+                await self._write_evaluation(
+                    business_id, snapshot, detected, hidden, as_of, clear_displays=clear_displays
+                )
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    async def _write_evaluation(
+        self,
+        business_id: int,
+        snapshot: BusinessSnapshot,
+        detected: tuple[HygieneIssue, ...],
+        hidden: Mapping[IssueKey, str],
+        as_of: dt.date,
+        *,
+        clear_displays: bool,
+    ) -> None:
         by_key = {issue_key(i): i for i in detected}
+        balances = _open_balances(snapshot)
         async with self.db.write() as session:
+            triage = await repo.load_triage_state(session, business_id)
+            if clear_displays:
+                await repo.clear_displays(session, business_id)
             await repo.add_seen_issues(
                 session,
                 business_id,
                 [
-                    (key, issue.severity, issue.amount_cents, issue.fingerprint)
+                    (key, _register_values(issue, balances))
                     for key, issue in by_key.items()
                     if key not in triage.register
                 ],
             )
+            updates: list[tuple[int, dict[str, Any]]] = []
             for key, issue in by_key.items():
                 entry = triage.register.get(key)
                 waiting_for_sync = hidden.get(key) == "fixed"
@@ -350,6 +615,12 @@ class HygieneTrayDataOrchestrator:
                         fingerprint=issue.fingerprint,
                         reopen=True,
                     )
+                    updates.append((entry.id, _register_values(issue, balances)))
+                elif entry is not None and entry.status == "open":
+                    values = _register_values(issue, balances)
+                    if any(getattr(entry, name) != value for name, value in values.items()):
+                        updates.append((entry.id, values))
+            await repo.update_seen_issues(session, business_id, updates)
             gone = [k for k, e in triage.register.items() if e.status == "open" and k not in by_key]
             await repo.resolve_gone(session, business_id, gone)
             # A dismissal whose fields changed no longer applies: the issue reopened; forget it.
@@ -361,8 +632,173 @@ class HygieneTrayDataOrchestrator:
             await repo.delete_dismissals(session, business_id, changed)
             await repo.delete_snoozes_ended(session, business_id, on_or_before=as_of)
             await repo.bump_state(
-                session, business_id, evaluated_run_id=triage.last_succeeded_run_id or 0, increment=False
+                session,
+                business_id,
+                evaluated_run_id=triage.last_succeeded_run_id or 0,
+                increment=False,
+                evaluated_on=as_of,
+                open_cents=sum(balances.values()),
             )
+
+    async def register_views(self, business_ids: Iterable[int], *, now: dt.datetime) -> list[RegisterView]:
+        """Several businesses' trays from the register, in the order given; a business whose register is
+        behind (a sync finished, a fix, a new day, an hour) is brought up to date first."""
+        ids = list(dict.fromkeys(business_ids))
+        if not ids:
+            return []
+        facts, days, states = await self._current_registers(ids, now)
+        async with self.db.read() as session:
+            rows = await repo.register_rows(session, list(facts))
+            since = {bid: week_start(days[bid], facts[bid].timezone) for bid in facts}
+            resolved = await repo.resolved_since(session, list(facts), min(since.values(), default=now))
+        by_business: dict[int, list[RegisterRow]] = {bid: [] for bid in facts}
+        for row in rows:
+            by_business[row.business_id].append(row)
+        cleared_resolved = {bid: 0 for bid in facts}
+        for business_id, at in resolved:
+            if at >= since[business_id]:
+                cleared_resolved[business_id] += 1
+        views: list[RegisterView] = []
+        summaries: dict[int, repo.Summary] = {}
+        for business_id in ids:
+            if business_id not in facts:
+                continue
+            state = states[business_id]
+            view = _register_view(
+                facts[business_id],
+                days[business_id],
+                by_business[business_id],
+                state,
+                since[business_id],
+                cleared_resolved[business_id],
+            )
+            summary = repo.Summary(
+                open_high=sum(1 for i in view.open if i.severity == "high"),
+                open_medium=sum(1 for i in view.open if i.severity == "medium"),
+                open_low=sum(1 for i in view.open if i.severity == "low"),
+                cleared_week=view.cleared_this_week,
+                score=view.score,
+                as_of=view.as_of,
+            )
+            if summary != state.summary:
+                summaries[business_id] = summary
+            views.append(view)
+        if summaries:
+            async with self.db.write() as session:
+                for business_id, summary in summaries.items():
+                    await repo.store_summary(session, business_id, summary)
+        return views
+
+    async def _current_registers(
+        self, ids: list[int], now: dt.datetime
+    ) -> tuple[dict[int, BusinessFacts], dict[int, dt.date], dict[int, EvaluationState]]:
+        """Facts, local dates and register states of businesses, each register brought up to date first."""
+        async with self.db.read() as session:
+            businesses = await repo.businesses(session, ids)
+            states = await repo.evaluation_states(session, ids)
+        facts = {b.id: _facts(b) for b in businesses}
+        days = {bid: local_date(now, f.timezone) for bid, f in facts.items()}
+        behind = [bid for bid in facts if not _current(states[bid], days[bid], now)]
+        for business_id in behind:
+            await self.tray_data(business_id, now=now)
+        if behind:
+            async with self.db.read() as session:
+                states = await repo.evaluation_states(session, ids)
+        return facts, days, states
+
+    async def register_entry(self, business_id: int, key: IssueKey, *, now: dt.datetime) -> RegisterEntry:
+        """One issue from the business's register (brought up to date first), with its detail and display."""
+        facts, days, _states = await self._current_registers([business_id], now)
+        if business_id not in facts:
+            raise HygieneIssueNotFoundError(f"no business {business_id}")
+        day = days[business_id]
+        async with self.db.read() as session:
+            row = await repo.register_row(session, business_id, key)
+            details = await repo.register_details(session, business_id, [row.id]) if row else {}
+        if row is None or row.id not in details:
+            return RegisterEntry(facts[business_id], day, None, None, None)
+        view = _register_view(facts[business_id], day, [row], _states[business_id], utcnow(), 0)
+        light = view.detected[0]
+        detail = _detail(light, details[row.id])
+        return RegisterEntry(facts[business_id], day, light, detail, view.hidden.get(light.key))
+
+    async def register_summary(
+        self, business_id: int, *, now: dt.datetime, current: BusinessFacts | None = None
+    ) -> RegisterSummary:
+        """The business's header numbers from its register (two aggregate queries, no books read); the
+        stored summary the firm tray adds up is kept in step. `current`: the business's facts when the
+        caller has just found its register up to date and changed only triage since."""
+        if current is not None:
+            async with self.db.read() as session:
+                state = (await repo.evaluation_states(session, [business_id]))[business_id]
+            fact, day = current, local_date(now, current.timezone)
+        else:
+            facts, days, states = await self._current_registers([business_id], now)
+            if business_id not in facts:
+                raise HygieneIssueNotFoundError(f"no business {business_id}")
+            fact, day, state = facts[business_id], days[business_id], states[business_id]
+        since = week_start(day, fact.timezone)
+        async with self.db.read() as session:
+            counts, hidden_since, flagged = await repo.register_counts(
+                session, business_id, as_of=day, since=since, flag_severities=SCORE_SEVERITIES
+            )
+            resolved = await repo.resolved_since(session, [business_id], since)
+        total = state.open_cents or 0
+        summary = repo.Summary(
+            open_high=counts.get("high", 0),
+            open_medium=counts.get("medium", 0),
+            open_low=counts.get("low", 0),
+            cleared_week=hidden_since + len(resolved),
+            score=100 if total <= 0 else (100 * (total - flagged)) // total,
+            as_of=day,
+        )
+        if summary != state.summary:
+            async with self.db.write() as session:
+                await repo.store_summary(session, business_id, summary)
+        marker = f"{state.last_succeeded_run_id or 0}.{state.version}"
+        return RegisterSummary(fact, day, summary, marker, state.sync_active)
+
+    async def register_details(
+        self, business_id: int, issues: Iterable[RegisterIssue]
+    ) -> dict[IssueKey, RegisterDetail]:
+        """The full issue and stored display of some of a business's register entries (rows to show)."""
+        wanted = {i.entry_id: i for i in issues}
+        async with self.db.read() as session:
+            details = await repo.register_details(session, business_id, wanted)
+        return {wanted[entry_id].key: _detail(wanted[entry_id], d) for entry_id, d in details.items()}
+
+    async def store_displays(
+        self,
+        business_id: int,
+        displays: Mapping[IssueKey, dict[str, Any]],
+        *,
+        only_missing: Mapping[IssueKey, dict[str, Any]] | None = None,
+    ) -> None:
+        """Keep what rows show with their register entries: the next view reads them instead.
+        `only_missing` ones are kept only where the entry holds none yet."""
+        if not displays and not only_missing:
+            return
+        async with self.db.write() as session:
+            await repo.store_displays(session, business_id, list(displays.items()))
+            if only_missing:
+                await repo.store_displays(session, business_id, list(only_missing.items()), only_missing=True)
+
+    async def stored_states(self, business_ids: Iterable[int]) -> list[tuple[repo.Summary | None, str]]:
+        """The stored summary and poll marker of several businesses (in the order given), read together."""
+        ids = list(business_ids)
+        async with self.db.read() as session:
+            states = await repo.evaluation_states(session, ids)
+        return [
+            (states[bid].summary, f"{states[bid].last_succeeded_run_id or 0}.{states[bid].version}")
+            for bid in ids
+        ]
+
+    async def poll_markers(self, business_ids: Iterable[int]) -> list[str]:
+        """`poll_marker` of several businesses (in the order given) in three queries."""
+        ids = list(business_ids)
+        async with self.db.read() as session:
+            states = await repo.evaluation_states(session, ids)
+        return [f"{states[bid].last_succeeded_run_id or 0}.{states[bid].version}" for bid in ids]
 
     async def entity_version(self, business_id: int, entity_type: str, qbo_id: str) -> EntityVersion | None:
         """The synced copy of the object an issue is about (None for accounts/businesses or when gone)."""

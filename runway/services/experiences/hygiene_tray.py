@@ -2,7 +2,9 @@
 
 Reads come from `HygieneTrayDataOrchestrator` (issues minus what people triaged), each row carries what
 fixing it does to the runway (`ImpactCalculator`), and every action returns the changed row and the
-header counters so the screen swaps only those. Views are frozen dataclasses; nothing here talks to QBO.
+header counters so the screen swaps only those. The business tray works from the books; the firm tray
+and triage actions read the orchestrator's register, where what a row shows is kept once worked out.
+Views are frozen dataclasses; nothing here talks to QBO.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, quote, urlencode
 
 from domains.core.money import Money, format_money
@@ -42,12 +44,18 @@ from runway.services.calculators.snapshots import (
 )
 from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import (
     CHASE_SNOOZE_DAYS,
+    BusinessFacts,
     FixNotRevertibleError,
     FixOutcome,
     HygieneConflictError,
     HygieneIssueNotFoundError,
     HygieneTrayDataOrchestrator,
     HygieneWriteError,
+    RegisterDetail,
+    RegisterEntry,
+    RegisterIssue,
+    RegisterSummary,
+    RegisterView,
     TrayData,
     issue_key,
 )
@@ -424,7 +432,7 @@ class TrayFilters:
             firm=values.get("firm"),
         )
 
-    def matches(self, issue: HygieneIssue) -> bool:
+    def matches(self, issue: HygieneIssue | RegisterIssue) -> bool:
         return (self.rule is None or issue.rule == self.rule) and (
             self.severity is None or issue.severity == self.severity
         )
@@ -629,40 +637,39 @@ class HygieneTrayService:
         moment = now or dt.datetime.now(dt.UTC)
         can = Capability.TRIAGE in capabilities(role)
         business_ids = await self.data_orchestrator.firm_business_ids(user.id, firm_id)
-        contexts = [
-            _Context.of(await self.data_orchestrator.tray_data(bid, now=moment)) for bid in business_ids
-        ]
+        views = await self.data_orchestrator.register_views(business_ids, now=moment)
         clients = tuple(
             ClientOption(
-                c.data.business.id,
-                c.data.business.name,
-                c.data.score,
-                len(c.data.open),
-                c.data.business.id == filters.client,
+                v.business.id,
+                v.business.name,
+                v.score,
+                len(v.open),
+                v.business.id == filters.client,
             )
-            for c in sorted(contexts, key=lambda c: c.data.business.name.lower())
+            for v in sorted(views, key=lambda v: v.business.name.lower())
         )
-        chosen = [c for c in contexts if filters.client is None or c.data.business.id == filters.client]
-        pairs = [(c, i) for c in chosen for i in c.data.open if filters.matches(i)]
+        chosen = [v for v in views if filters.client is None or v.business.id == filters.client]
+        pairs = [(v, i) for v in chosen for i in v.open if filters.matches(i)]
         if filters.sort == "money":
-            pairs.sort(key=lambda p: (-p[1].amount_cents, p[1].sort_key(), p[0].data.business.name))
+            pairs.sort(key=lambda p: (-p[1].amount_cents, p[1].sort_key(), p[0].business.name))
         else:
-            pairs.sort(key=lambda p: (p[1].sort_key(), p[0].data.business.name))
+            pairs.sort(key=lambda p: (p[1].sort_key(), p[0].business.name))
         total = len(pairs)
         pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         page = min(filters.page, pages)
-        rows = [
-            self._row(c, i, c.data.business.name, can, "firm", filters)
-            for c, i in pairs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-        ]
+        shown = pairs[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        labelled: set[int] = set()
+        rows = await self._register_rows(shown, can, "firm", filters, moment, labelled)
+        # Label every client's issues once after its books changed, so triage from any page (or a filter)
+        # reads the register instead of the books.
+        for view in views:
+            if view.unlabelled and view.business.id not in labelled:
+                await self._displays(view.business.id, [], moment)
         base = "/firm/hygiene"
         counters = self._firm_counters(
-            [c.data for c in contexts],
-            firm_id,
-            filters,
-            marker=self._firm_marker(c.data.marker for c in contexts),
+            views, firm_id, filters, marker=self._firm_marker(v.marker for v in views)
         )
-        currencies = {c.currency for c in contexts}
+        currencies = {v.business.home_currency for v in views}
         return TrayView(
             scope="firm",
             title=firm_name,
@@ -671,7 +678,7 @@ class HygieneTrayService:
             counters=counters,
             groups=self._groups(rows, filters),
             filters=filters,
-            rule_options=self._rule_options([i for c in contexts for i in c.data.open], filters),
+            rule_options=self._rule_options([i for v in views for i in v.open], filters),
             client_options=clients,
             total_rows=total,
             page=page,
@@ -697,7 +704,7 @@ class HygieneTrayService:
     ) -> TrayView | None:
         firm_id, _name, _role = self._firm_of(user, filters.firm)
         ids = await self.data_orchestrator.firm_business_ids(user.id, firm_id)
-        current = self._firm_marker([await self.data_orchestrator.poll_marker(bid) for bid in ids])
+        current = self._firm_marker(await self.data_orchestrator.poll_markers(ids))
         if current == marker:
             return None
         return await self.firm_tray(user, filters, now=now)
@@ -816,14 +823,17 @@ class HygieneTrayService:
         want_page: bool,
     ) -> ActionResult:
         """Dismiss as "not an issue": hidden until the fields it was detected on change."""
-        ctx = await self._context(business, None, require_triage=True)
-        issue = self._detected_issue(ctx, key)
+        entry, detail = await self._registered_issue(business, key)
+        issue = detail.issue
         await self.data_orchestrator.dismiss(business.id, issue, user_id=user.id)
-        row = self._row(ctx, issue, business.name, True, scope, filters)
+        row = await self._cleared_row(business, entry, detail, scope, filters)
         outcome = "Dismissed as not an issue; it reopens if its details change in QuickBooks."
         undo = UndoAction(f"{row.url}/reopen", "Undo dismiss")
         dismissed = replace(row, state="dismissed")
-        return await self._result(business, user, dismissed, outcome, undo, scope, filters, want_page)
+        current = entry.business if entry.detail is detail else None
+        return await self._result(
+            business, user, dismissed, outcome, undo, scope, filters, want_page, current
+        )
 
     async def snooze(
         self,
@@ -838,10 +848,9 @@ class HygieneTrayService:
         now: dt.datetime | None = None,
     ) -> ActionResult:
         """Hide until a date (a preset number of days, or a date after today); it reopens by itself."""
-        ctx = await self._context(business, now, require_triage=True)
-        issue = self._detected_issue(ctx, key)
-        as_of = ctx.data.as_of
-        row = self._row(ctx, issue, business.name, True, scope, filters)
+        entry, detail = await self._registered_issue(business, key, now)
+        issue = detail.issue
+        as_of = entry.as_of
         until: dt.date | None = None
         problem = "Choose how long to snooze."
         days = _int(form.get("days"))
@@ -852,16 +861,21 @@ class HygieneTrayService:
             if until is None or until <= as_of:
                 until, problem = None, f"Pick a date after today ({_day(as_of)})."
         if until is None:
+            open_row = await self._open_row(business, entry, issue, scope, filters, now)
             raise FixInputError(
                 problem,
-                replace(self._snooze_row(row, as_of), error=problem),
-                self._counters(ctx.data, scope, self._base(business, scope), filters),
+                replace(self._snooze_row(open_row, as_of), error=problem),
+                self._summary_counters(
+                    await self._register_summary(business, now), scope, self._base(business, scope), filters
+                ),
             )
+        row = await self._cleared_row(business, entry, detail, scope, filters)
         await self.data_orchestrator.snooze(business.id, issue, until=until, user_id=user.id)
         outcome = f"Snoozed until {_day(until)}; it reopens by itself that day."
         undo = UndoAction(f"{row.url}/reopen", "Undo snooze")
+        current = entry.business if entry.detail is detail else None
         return await self._result(
-            business, user, replace(row, state="snoozed"), outcome, undo, scope, filters, want_page
+            business, user, replace(row, state="snoozed"), outcome, undo, scope, filters, want_page, current
         )
 
     async def reopen(
@@ -875,12 +889,15 @@ class HygieneTrayService:
         want_page: bool,
     ) -> ActionResult:
         """Undo a dismissal or a snooze: the row is open again."""
-        ctx = await self._context(business, None, require_triage=True)
-        issue = self._detected_issue(ctx, key)
+        _entry, detail = await self._registered_issue(business, key)
+        issue = detail.issue
         await self.data_orchestrator.reopen(business.id, issue, user_id=user.id)
-        fresh = await self._context(business, None)
-        row = self._row(fresh, issue, business.name, True, scope, filters)
-        counters = await self._counters_after(fresh.data, business, user, scope, filters)
+        moment = dt.datetime.now(dt.UTC)
+        fresh = await self.data_orchestrator.register_entry(business.id, key, now=moment)
+        row = await self._open_row(business, fresh, issue, scope, filters, moment)
+        counters = await self._counters_after(
+            await self._register_summary(business, moment), business, user, scope, filters
+        )
         page = None
         if want_page:
             page = await self._page_after(
@@ -962,7 +979,9 @@ class HygieneTrayService:
         fresh = await self._context(business, None)
         key = (fix["rule"], fix["entity_type"], fix["qbo_id"])
         issue = fresh.by_key.get(key)
-        counters = await self._counters_after(fresh.data, business, user, scope, filters)
+        counters = await self._counters_after(
+            await self._register_summary(business), business, user, scope, filters
+        )
         if issue is None:
             # The books no longer trigger the rule at all; show what was undone instead of the row.
             bare = self._bare_row(fresh, key, business.name, scope, filters)
@@ -1026,7 +1045,9 @@ class HygieneTrayService:
             if any(r.severity == sev for r in rows)
         )
 
-    def _rule_options(self, issues: Iterable[HygieneIssue], filters: TrayFilters) -> tuple[Option, ...]:
+    def _rule_options(
+        self, issues: Iterable[HygieneIssue | RegisterIssue], filters: TrayFilters
+    ) -> tuple[Option, ...]:
         counts = Counter(i.rule for i in issues)
         rules = sorted(
             set(counts) | ({filters.rule} if filters.rule else set()), key=lambda r: RULE_LABELS.get(r, r)
@@ -1055,42 +1076,63 @@ class HygieneTrayService:
     def _firm_marker(self, markers: Iterable[str]) -> str:
         return "-".join(markers) or "0"
 
-    def _firm_counters(
-        self, datas: Sequence[TrayData], firm_id: int, filters: TrayFilters, *, marker: str
+    def _summary_counters(
+        self, found: RegisterSummary, scope: str, base: str, filters: TrayFilters
     ) -> CountersView:
-        counts = Counter(i.severity for d in datas for i in d.open)
+        summary = found.summary
+        return CountersView(
+            scope=scope,
+            score=summary.score,
+            high=summary.open_high,
+            medium=summary.open_medium,
+            low=summary.open_low,
+            cleared=summary.cleared_week,
+            marker=found.marker,
+            poll_url=f"{base}/poll?{filters.query(marker=found.marker)}",
+            sync_active=found.sync_active,
+        )
+
+    def _firm_counters(
+        self, views: Sequence[RegisterView], firm_id: int, filters: TrayFilters, *, marker: str
+    ) -> CountersView:
+        counts = Counter(i.severity for v in views for i in v.open)
         return CountersView(
             scope="firm",
             score=None,
             high=counts.get("high", 0),
             medium=counts.get("medium", 0),
             low=counts.get("low", 0),
-            cleared=sum(d.cleared_this_week for d in datas),
+            cleared=sum(v.cleared_this_week for v in views),
             marker=marker,
             poll_url=f"/firm/hygiene/poll?{filters.query(marker=marker)}",
-            sync_active=any(d.triage.sync_active for d in datas),
+            sync_active=any(v.sync_active for v in views),
         )
 
     async def _counters_after(
-        self, data: TrayData, business: BusinessContext, user: CurrentUser, scope: str, filters: TrayFilters
+        self,
+        found: RegisterSummary,
+        business: BusinessContext,
+        user: CurrentUser,
+        scope: str,
+        filters: TrayFilters,
     ) -> CountersView:
         """Counters after an action: the business's own, or the firm's totals from each client's stored
         summary (the acting client's was just refreshed), without recomputing every client's books."""
         if scope != "firm" or business.firm_id is None:
-            return self._counters(data, "business", self._base(business, "business"), filters)
+            return self._summary_counters(found, "business", self._base(business, "business"), filters)
         firm_id = business.firm_id
         ids = await self.data_orchestrator.firm_business_ids(user.id, firm_id)
-        summaries = await self.data_orchestrator.stored_summaries(ids)
-        markers = [await self.data_orchestrator.poll_marker(bid) for bid in ids]
-        marker = self._firm_marker(markers)
+        states = await self.data_orchestrator.stored_states(ids)
+        summaries = [summary for summary, _marker in states if summary is not None]
+        marker = self._firm_marker(marker for _summary, marker in states)
         firm_filters = replace(filters, firm=firm_id)
         return CountersView(
             scope="firm",
             score=None,
-            high=sum(s.open_high for s in summaries.values()),
-            medium=sum(s.open_medium for s in summaries.values()),
-            low=sum(s.open_low for s in summaries.values()),
-            cleared=sum(s.cleared_week for s in summaries.values()),
+            high=sum(s.open_high for s in summaries),
+            medium=sum(s.open_medium for s in summaries),
+            low=sum(s.open_low for s in summaries),
+            cleared=sum(s.cleared_week for s in summaries),
             marker=marker,
             poll_url=f"/firm/hygiene/poll?{firm_filters.query(marker=marker)}",
         )
@@ -1105,9 +1147,13 @@ class HygieneTrayService:
         scope: str,
         filters: TrayFilters,
         want_page: bool,
+        current: BusinessFacts | None = None,
     ) -> ActionResult:
-        fresh = await self._context(business, None)
-        counters = await self._counters_after(fresh.data, business, user, scope, filters)
+        """`current`: the business's facts when the action only triaged (its register stays current)."""
+        found = await self.data_orchestrator.register_summary(
+            business.id, now=dt.datetime.now(dt.UTC), current=current
+        )
+        counters = await self._counters_after(found, business, user, scope, filters)
         cleared = replace(row, panel=None, fix_panel=None, outcome=outcome, undo=undo, error=None)
         page = None
         if want_page:
@@ -1115,6 +1161,160 @@ class HygieneTrayService:
                 business, user, scope, filters, Notice(f"{row.entity_label}: {outcome}", undo)
             )
         return ActionResult(cleared, counters, page)
+
+    # --- rows read from the register -------------------------------------------------------------------
+
+    async def _register_summary(
+        self, business: BusinessContext, now: dt.datetime | None = None
+    ) -> RegisterSummary:
+        moment = now or dt.datetime.now(dt.UTC)
+        return await self.data_orchestrator.register_summary(business.id, now=moment)
+
+    async def _registered_issue(
+        self, business: BusinessContext, key: tuple[str, str, str], now: dt.datetime | None = None
+    ) -> tuple[RegisterEntry, RegisterDetail]:
+        """The issue an action is about, from the register (open, dismissed or snoozed); 404 when the books
+        do not show it."""
+        if not business.can(Capability.TRIAGE):
+            raise TriageNotAllowedError(_VIEWER_MESSAGE)
+        moment = now or dt.datetime.now(dt.UTC)
+        entry = await self.data_orchestrator.register_entry(business.id, key, now=moment)
+        if entry.detail is not None:
+            return entry, entry.detail
+        # Not among the register's open entries (a fix waiting for its sync): the books decide.
+        ctx = await self._context(business, moment)
+        return entry, RegisterDetail(self._detected_issue(ctx, key), None)
+
+    def _display(self, ctx: _Context, issue: HygieneIssue, *, with_impact: bool) -> dict[str, Any]:
+        """What a row shows that depends on the books: stored with the register entry (plain JSON values)."""
+        display: dict[str, Any] = {
+            "label": self._entity_label(ctx, issue.entity_type, issue.qbo_id),
+            "links": [list(target) for target in self._link_targets(ctx, issue)],
+        }
+        if with_impact:
+            change, label = self._default_change(ctx, issue)
+            impact = self._impact(ctx, change, label) if change is not None else None
+            display["impact"] = None if impact is None else _impact_json(impact)
+        return display
+
+    async def _displays(
+        self, business_id: int, issues: Sequence[HygieneIssue], now: dt.datetime | None
+    ) -> dict[tuple[str, str, str], dict[str, Any]]:
+        """Work out (from the books) and store what these issues' rows show; the labels and links of the
+        business's other open issues are kept too where none is stored yet (one look at the books serves
+        every later action on them), runway deltas only for the rows asked for."""
+        moment = now or dt.datetime.now(dt.UTC)
+        ctx = _Context.of(await self.data_orchestrator.tray_data(business_id, now=moment))
+        wanted = {issue_key(i): ctx.by_key.get(issue_key(i), i) for i in issues}
+        displays = {key: self._display(ctx, issue, with_impact=True) for key, issue in wanted.items()}
+        others = {
+            issue_key(i): self._display(ctx, i, with_impact=False)
+            for i in ctx.data.detected
+            if issue_key(i) not in wanted
+        }
+        await self.data_orchestrator.store_displays(business_id, displays, only_missing=others)
+        return displays
+
+    async def _register_rows(
+        self,
+        pairs: Sequence[tuple[RegisterView, RegisterIssue]],
+        can: bool,
+        scope: str,
+        filters: TrayFilters,
+        now: dt.datetime | None,
+        labelled: set[int] | None = None,
+    ) -> list[IssueRow]:
+        """Rows read from the register; a row whose runway delta is not stored yet is worked out once (the
+        businesses whose books were read for it are added to `labelled`)."""
+        grouped: dict[int, list[RegisterIssue]] = {}
+        for view, light in pairs:
+            grouped.setdefault(view.business.id, []).append(light)
+        details: dict[tuple[int, tuple[str, str, str]], RegisterDetail] = {}
+        displays: dict[tuple[int, tuple[str, str, str]], Mapping[str, Any]] = {}
+        for business_id, lights in grouped.items():
+            found = await self.data_orchestrator.register_details(business_id, lights)
+            missing = []
+            for key, detail in found.items():
+                details[(business_id, key)] = detail
+                if detail.display is None or "impact" not in detail.display:
+                    missing.append(detail.issue)
+                else:
+                    displays[(business_id, key)] = detail.display
+            if missing:
+                if labelled is not None:
+                    labelled.add(business_id)
+                for key, display in (await self._displays(business_id, missing, now)).items():
+                    displays[(business_id, key)] = display
+        rows = []
+        for view, light in pairs:
+            at = (view.business.id, light.key)
+            if at in details:
+                detail = details[at]
+                rows.append(self._row_from(view.business, detail.issue, displays[at], can, scope, filters))
+        return rows
+
+    async def _open_row(
+        self,
+        business: BusinessContext,
+        entry: RegisterEntry,
+        issue: HygieneIssue,
+        scope: str,
+        filters: TrayFilters,
+        now: dt.datetime | None,
+    ) -> IssueRow:
+        named = replace(entry.business, name=business.name)
+        display = entry.detail.display if entry.detail is not None else None
+        if display is None or "impact" not in display:
+            display = (await self._displays(business.id, [issue], now))[issue_key(issue)]
+        return self._row_from(named, issue, display, True, scope, filters)
+
+    async def _cleared_row(
+        self,
+        business: BusinessContext,
+        entry: RegisterEntry,
+        detail: RegisterDetail,
+        scope: str,
+        filters: TrayFilters,
+    ) -> IssueRow:
+        """The row an action hides (dismissed, snoozed): it shows the entity's label, not the runway delta."""
+        issue = detail.issue
+        display = detail.display
+        if display is None:
+            display = (await self._displays(business.id, [issue], None))[issue_key(issue)]
+        return self._row_from(
+            replace(entry.business, name=business.name), issue, display, True, scope, filters
+        )
+
+    def _row_from(
+        self,
+        business: BusinessFacts,
+        issue: HygieneIssue,
+        display: Mapping[str, Any],
+        can: bool,
+        scope: str,
+        filters: TrayFilters,
+    ) -> IssueRow:
+        links, note = self._links_from(display.get("links") or [])
+        impact = display.get("impact")
+        return IssueRow(
+            business_id=business.id,
+            business_name=business.name,
+            rule=issue.rule,
+            entity_type=issue.entity_type,
+            qbo_id=issue.qbo_id,
+            severity=issue.severity,
+            amount_cents=issue.amount_cents,
+            currency=business.home_currency,
+            forecast_effect=issue.forecast_effect,
+            fix=issue.fix,
+            entity_label=str(display.get("label", "")),
+            impact=_impact_from_json(impact) if impact else None,
+            qbo_links=links,
+            qbo_note=note,
+            can_triage=can,
+            scope=scope,
+            filters_query=filters.query(),
+        )
 
     async def _page_after(
         self, business: BusinessContext, user: CurrentUser, scope: str, filters: TrayFilters, notice: Notice
@@ -1157,8 +1357,8 @@ class HygieneTrayService:
         scope: str,
         filters: TrayFilters,
     ) -> IssueRow:
-        change, label = self._default_change(ctx, issue)
         links, note = self._qbo_links(ctx, issue)
+        change, label = self._default_change(ctx, issue)
         return IssueRow(
             business_id=ctx.data.business.id,
             business_name=business_name,
@@ -1268,23 +1468,34 @@ class HygieneTrayService:
         return "QuickBooks sync"
 
     def _qbo_links(self, ctx: _Context, issue: HygieneIssue) -> tuple[tuple[QboLink, ...], str | None]:
-        if self.qbo_links == "local_sandbox":
-            return (), LOCAL_SANDBOX_NOTE
-        host = _QBO_HOSTS[self.qbo_links]
+        return self._links_from(self._link_targets(ctx, issue))
+
+    def _link_targets(self, ctx: _Context, issue: HygieneIssue) -> list[tuple[str, str, str]]:
+        """(entity type, QBO id, label) of what a row links to in QuickBooks, whatever the link style."""
         targets: list[tuple[str, str]] = [(issue.entity_type, issue.qbo_id)]
         if issue.rule == "expense_to_vendor_with_open_bill":
             targets += [("bill", b) for b in issue.fix_params.get("bill_ids", "").split(",") if b]
         if issue.rule == "possible_duplicate_bill":
             targets += [("bill", b) for b in issue.fix_params.get("other_bill_ids", "").split(",") if b]
-        links = []
+        found: list[tuple[str, str, str]] = []
         for entity_type, qbo_id in targets:
             if entity_type == "business":
-                links.append(QboLink("Open QuickBooks", f"{host}homepage"))
+                found.append((entity_type, qbo_id, "Open QuickBooks"))
             elif entity_type in _QBO_PATHS:
                 label = self._entity_label(ctx, entity_type, qbo_id).split(" · ")[0]
-                links.append(
-                    QboLink(f"Open {label} in QuickBooks", f"{host}{_QBO_PATHS[entity_type]}{quote(qbo_id)}")
-                )
+                found.append((entity_type, qbo_id, f"Open {label} in QuickBooks"))
+        return found
+
+    def _links_from(self, targets: Iterable[Sequence[str]]) -> tuple[tuple[QboLink, ...], str | None]:
+        if self.qbo_links == "local_sandbox":
+            return (), LOCAL_SANDBOX_NOTE
+        host = _QBO_HOSTS[self.qbo_links]
+        links = []
+        for entity_type, qbo_id, label in targets:
+            if entity_type == "business":
+                links.append(QboLink(label, f"{host}homepage"))
+            elif entity_type in _QBO_PATHS:
+                links.append(QboLink(label, f"{host}{_QBO_PATHS[entity_type]}{quote(qbo_id)}"))
         return tuple(links), None
 
     def _impact(self, ctx: _Context, change: Change, label: str) -> ImpactView:
@@ -1782,6 +1993,33 @@ def _conflict_view(conflict: HygieneConflictError) -> ConflictView:
     if updated:
         fields.append(("Changed in QuickBooks", str(updated)))
     return ConflictView(conflict.entity, conflict.qbo_id, tuple(fields), str(current.get("SyncToken", "")))
+
+
+def _impact_json(impact: ImpactView) -> dict[str, Any]:
+    return {
+        "change_label": impact.change_label,
+        "delta_days": impact.delta_days,
+        "direction": impact.direction,
+        "new_cash_zero_date": impact.new_cash_zero_date.isoformat() if impact.new_cash_zero_date else None,
+        "new_lowest_cash_cents": impact.new_lowest_cash_cents,
+        "delta_lowest_cash_cents": impact.delta_lowest_cash_cents,
+        "words": impact.words,
+        "currency": impact.currency,
+    }
+
+
+def _impact_from_json(data: Mapping[str, Any]) -> ImpactView:
+    delta = data.get("delta_days")
+    return ImpactView(
+        change_label=str(data.get("change_label", "")),
+        delta_days=int(delta) if delta is not None else None,
+        direction=str(data.get("direction", "")),
+        new_cash_zero_date=parse_date(data.get("new_cash_zero_date")),
+        new_lowest_cash_cents=int(data.get("new_lowest_cash_cents") or 0),
+        delta_lowest_cash_cents=int(data.get("delta_lowest_cash_cents") or 0),
+        words=str(data.get("words", "")),
+        currency=str(data.get("currency", "USD")),
+    )
 
 
 def _cell(text: str) -> str:
