@@ -1,4 +1,4 @@
-"""Domain core tables: firms, businesses, users, memberships, the audit log and web sessions."""
+"""Domain core tables: firms, businesses, users, memberships, audit log, web sessions, data versions."""
 
 from __future__ import annotations
 
@@ -55,6 +55,26 @@ class Business(Base):
     # IANA zone of the company: "today" for its calculations is computed here.
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BusinessDataVersion(Base):
+    """Stamps that change whenever a business's data changes: its synced books, or its decision queue.
+
+    Screens cache what they derive from that data under these stamps and read them on every request, so
+    every app instance sharing the database sees a change at once. Fresh random stamps, not counters, so
+    that a stamp is never reused, not even by another database.
+    """
+
+    __tablename__ = "business_data_versions"
+
+    business_id: Mapped[int] = mapped_column(
+        ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    # Replaced by each finished sync and each QBO write of ours.
+    stamp: Mapped[str] = mapped_column(String(32))
+    # Replaced by each change to the decision queue: decisions, critical vendors, pay run, finalize.
+    console_stamp: Mapped[str | None] = mapped_column(String(32))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class User(Base):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domains.core.data_versions import bump_console_version
 from domains.core.db import utcnow
 from domains.core.models import User
 from domains.decisions.models import (
@@ -43,6 +44,20 @@ async def current_decisions(session: AsyncSession, business_id: int) -> list[Dec
             .where(Decision.business_id == business_id, Decision.is_current.is_(True))
             .order_by(Decision.decided_at, Decision.id)
         )
+    )
+
+
+async def current_decision_rows(session: AsyncSession, business_id: int) -> list[Any]:
+    """`current_decisions` as plain rows (attribute access by column name, no ORM identity map)."""
+    table = Decision.__table__
+    return list(
+        (
+            await session.execute(
+                select(table)
+                .where(table.c.business_id == business_id, table.c.is_current.is_(True))
+                .order_by(table.c.decided_at, table.c.id)
+            )
+        ).all()
     )
 
 
@@ -90,6 +105,7 @@ async def add_decision(session: AsyncSession, business_id: int, **values: Any) -
     decision = Decision(business_id=business_id, version=1, is_current=True, **values)
     session.add(decision)
     await session.flush()
+    await bump_console_version(session, business_id)
     return decision
 
 
@@ -106,7 +122,10 @@ async def change_decision(
         )
         .values(**values, version=Decision.version + 1, updated_at=utcnow())
     )
-    return _rowcount(result) == 1
+    changed = _rowcount(result) == 1
+    if changed:
+        await bump_console_version(session, business_id)
+    return changed
 
 
 async def last_undoable_by(
@@ -244,6 +263,7 @@ async def claim_item(
         )
         if _rowcount(result) == 1:
             await session.refresh(item)
+            await bump_console_version(session, business_id)
             return item
     return None
 
@@ -269,6 +289,7 @@ async def finish_item(
             lease_expires_at=None,
         )
     )
+    await bump_console_version(session, business_id)
 
 
 async def batch_items(session: AsyncSession, business_id: int, batch_id: int) -> list[FinalizeItem]:
@@ -305,7 +326,10 @@ async def finish_batch_if_complete(
         )
         .values(status="finished", finished_at=now)
     )
-    return _rowcount(result) == 1
+    finished = _rowcount(result) == 1
+    if finished:
+        await bump_console_version(session, business_id)
+    return finished
 
 
 # --- critical vendors and settings ------------------------------------------------------------------
@@ -331,6 +355,7 @@ async def set_critical_vendor(
     if critical and existing is None:
         session.add(CriticalVendor(business_id=business_id, vendor_qbo_id=vendor_qbo_id, flagged_by=user_id))
         await session.flush()
+        await bump_console_version(session, business_id)
         return True
     if not critical and existing is not None:
         await session.execute(
@@ -338,6 +363,7 @@ async def set_critical_vendor(
                 CriticalVendor.business_id == business_id, CriticalVendor.id == existing.id
             )
         )
+        await bump_console_version(session, business_id)
         return True
     return False
 
@@ -362,3 +388,4 @@ async def set_pay_run_weekday(
         existing.updated_by = user_id
         existing.updated_at = utcnow()
     await session.flush()
+    await bump_console_version(session, business_id)

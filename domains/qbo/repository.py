@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domains.core.data_versions import bump_data_version
 from domains.core.db import utcnow
 from domains.core.models import Business
 from domains.qbo.models import OAuthState, QboConnection, QboWrite, QuarantinedEntity, SyncCursor, SyncRun
@@ -225,11 +226,15 @@ async def finish_run(
     error: str | None = None,
     now: dt.datetime | None = None,
 ) -> None:
-    await session.execute(
+    finished = await session.scalar(
         update(SyncRun)
         .where(SyncRun.id == run_id, SyncRun.lease_owner == worker)
         .values(status=status, error=error, finished_at=now or utcnow(), lease_expires_at=None)
+        .returning(SyncRun.business_id)
     )
+    if finished is not None:
+        # The run's pages are now the books screens read: a new stamp tells every cache at once.
+        await bump_data_version(session, finished)
 
 
 async def get_run(session: AsyncSession, business_id: int, run_id: int) -> SyncRun | None:
@@ -427,3 +432,6 @@ async def complete_write(
             attempts=QboWrite.attempts + 1,
         )
     )
+    if status != "failed":
+        # A succeeded write (or a conflict) stored QBO's object: the books changed.
+        await bump_data_version(session, business_id)

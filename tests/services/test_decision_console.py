@@ -28,6 +28,7 @@ from runway.services.data_orchestrators.business_snapshot import load_business_s
 from runway.services.data_orchestrators.decision_console_data_orchestrator import (
     DecisionConsoleDataOrchestrator,
 )
+from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import HygieneTrayDataOrchestrator
 from runway.services.experiences.business_list import BusinessContext, BusinessListService
 from runway.services.experiences.decision_console import (
     ConsoleConflictError,
@@ -529,3 +530,122 @@ async def test_the_decision_log_exports_every_decision_as_csv(qbo):
     assert rows[0]["amount"] == "3000.00"
     assert rows[1]["party"] == "Acme Stores"
     assert rows[1]["idempotency_key"]
+
+
+async def test_the_queue_follows_the_books_after_a_sync_and_after_a_write_of_ours(qbo):
+    cw = await console_world(qbo)
+    console = cw.service(smart_sync=qbo.smart_sync())
+    alice = cw.who("alice")
+    before = await console.console(*alice)
+    assert row_of(before, "item-bill-102").amount_cents == 300_000
+    assert "item-bill-105" not in {r.dom_id for r in before.rows}
+
+    # Someone changes bill 102 in QuickBooks; the next sync brings it in, and the queue shows it at once.
+    bill_102 = (await qbo.qbo(cw.realm_id, "SELECT * FROM Bill WHERE Id = '102'"))["Bill"][0]
+    await qbo.qbo_write(
+        cw.realm_id,
+        "Bill",
+        {
+            "Id": "102",
+            "SyncToken": bill_102["SyncToken"],
+            "sparse": True,
+            "Line": [
+                {
+                    "Amount": Decimal("3500.00"),
+                    "DetailType": "AccountBasedExpenseLineDetail",
+                    "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "7"}},
+                }
+            ],
+        },
+    )
+    assert row_of(await console.console(*alice), "item-bill-102").amount_cents == 300_000, "not synced yet"
+    assert (await qbo.smart_sync().sync_now(cw.business_id)).status == "succeeded"
+    assert row_of(await console.console(*alice), "item-bill-102").amount_cents == 350_000
+
+    # Our own write (bill 105's due date brought forward) changes the queue without waiting for a sync.
+    bill_105 = (await qbo.qbo(cw.realm_id, "SELECT * FROM Bill WHERE Id = '105'"))["Bill"][0]
+    await qbo.smart_sync().update_entity(
+        cw.business_id,
+        "Bill",
+        "105",
+        {"DueDate": day(2)},
+        sync_token=bill_105["SyncToken"],
+        user_id=cw.users["alice"].id,
+    )
+    after = await console.console(*alice)
+    assert row_of(after, "item-bill-105").due_date == dt.date.fromisoformat(day(2))
+
+
+def _counted_from_rows(view: Any) -> dict[str, int]:
+    live = [r.decision.status for r in view.rows if r.decision is not None and r.decision.status != "done"]
+    return {
+        "items": len(view.rows),
+        "blocked": sum(1 for r in view.rows if r.blocked),
+        "undecided": len(view.rows) - len(live),
+        "proposed": live.count("proposed"),
+        "approved": live.count("approved"),
+        "failed": live.count("failed"),
+        "conflict": live.count("conflict"),
+    }
+
+
+async def test_the_counters_a_keypress_answers_with_agree_with_the_rows_of_the_page(qbo):
+    cw = await console_world(qbo)
+    console = cw.service(smart_sync=qbo.smart_sync())
+    alice, bert = cw.who("alice"), cw.who("bert")
+    await console.decide(*alice, "invoice", "201", "chase", {"seen": "none"})
+    await console.finalize(*alice)  # 201 is done this week and leaves the queue
+    await console.decide(*bert, "bill", "102", "delay", {"seen": "none", "preset": "7"})  # proposed
+    await console.decide(*alice, "bill", "103", "skip", {"seen": "none"})  # approved
+    await console.decide(*alice, "bill", "101", "pay_now", {"seen": "none"})
+    # Bill 101 is paid in QuickBooks before finalize: its decision stays on screen outside the queue.
+    await qbo.qbo_write(
+        cw.realm_id,
+        "BillPayment",
+        {
+            "VendorRef": {"value": "1"},
+            "PayType": "Check",
+            "TotalAmt": Decimal("2000.00"),
+            "CheckPayment": {"BankAccountRef": {"value": "35"}},
+            "Line": [{"Amount": Decimal("2000.00"), "LinkedTxn": [{"TxnId": "101", "TxnType": "Bill"}]}],
+        },
+    )
+    assert (await qbo.smart_sync().sync_now(cw.business_id)).status == "succeeded"
+
+    keypress = await console.decide(*alice, "invoice", "202", "skip", {"seen": "none"})
+    view = await console.console(*alice)
+    assert not row_of(view, "item-bill-101").in_queue
+    counted = _counted_from_rows(view)
+    assert counted == {
+        "items": 5,
+        "blocked": 1,
+        "undecided": 1,
+        "proposed": 1,
+        "approved": 3,
+        "failed": 0,
+        "conflict": 0,
+    }
+    for counters in (keypress.counters, view.counters):
+        assert {name: getattr(counters, name) for name in counted} == counted
+        assert counters.done_this_week == 1
+
+
+async def test_dismissing_the_blocking_hygiene_issue_unblocks_the_item_and_reopening_blocks_it_again(qbo):
+    cw = await console_world(qbo)
+    console = cw.service(smart_sync=qbo.smart_sync())
+    alice = cw.who("alice")
+    assert row_of(await console.console(*alice), "item-bill-104").blocked
+    hygiene = HygieneTrayDataOrchestrator(qbo.db, qbo.smart_sync())
+    issue = next(
+        i
+        for i in await hygiene.open_issues(cw.business_id, cw.as_of)
+        if (i.rule, i.qbo_id) == ("bill_missing_due_date", "104")
+    )
+    await hygiene.dismiss(cw.business_id, issue, user_id=cw.users["alice"].id)
+    unblocked = row_of(await console.console(*alice), "item-bill-104")
+    assert not unblocked.blocked
+    assert unblocked.can_decide
+    await console.decide(*alice, "bill", "104", "skip", {"seen": "none"})
+
+    await hygiene.reopen(cw.business_id, issue, user_id=cw.users["alice"].id)
+    assert row_of(await console.console(*alice), "item-bill-104").blocked

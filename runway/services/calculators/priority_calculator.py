@@ -13,13 +13,26 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from runway.services.calculators.arithmetic import qbo_id_key
-from runway.services.calculators.data_quality_calculator import HygieneIssue
 from runway.services.calculators.runway_calculator import DOUBTFUL_AFTER_DAYS, effective_due_date
 from runway.services.calculators.snapshots import BusinessSnapshot, EntityKind, SnapshotIndex
 
 BILL_HORIZON_DAYS = 14
+
+
+class IssueRef(Protocol):
+    """What the queue reads of an open hygiene issue (a `HygieneIssue`, or an entry of the register)."""
+
+    @property
+    def rule(self) -> str: ...
+    @property
+    def entity_type(self) -> str: ...
+    @property
+    def qbo_id(self) -> str: ...
+    @property
+    def severity(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +94,7 @@ class PriorityCalculator:
         as_of: dt.date,
         *,
         critical_vendor_ids: Iterable[str] = (),
-        open_issues: Iterable[HygieneIssue] = (),
+        open_issues: Iterable[IssueRef] = (),
     ) -> tuple[QueueItem, ...]:
         """The items needing a decision this week, in console order.
 

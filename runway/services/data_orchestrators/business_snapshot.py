@@ -1,7 +1,9 @@
 """Data orchestrator (shared): assembles a business's BusinessSnapshot for the calculators from domains/.
 
 Rows are read with Core selects (tuples, not ORM objects) and lines in one query per table, because a
-business can hold tens of thousands of entities and every screen that shows a number starts here.
+business can hold tens of thousands of entities and every screen that shows a number starts here. A
+snapshot read once is kept under the business's data-version stamp and served again until the books
+change (`books_cache`): reading the stamp is one indexed row, reading the books is a query per table.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domains.ap.models import Bill, BillLine, BillPayment, BillPaymentLine, Term, Vendor, VendorCredit
 from domains.ar.models import CreditMemo, Customer, Invoice, Payment, PaymentLine, SalesReceipt
 from domains.bank.models import Account, Deposit, DepositLine, Purchase, PurchaseLine
+from domains.core.data_versions import data_version
 from domains.core.db import utcnow
 from domains.core.models import Business
 from domains.qbo.models import SyncRun
@@ -40,6 +43,10 @@ from runway.services.calculators.snapshots import (
     VendorCreditSnap,
     VendorSnap,
 )
+from runway.services.data_orchestrators.books_cache import BooksCache
+
+# A few businesses' snapshots: a 50,000-entity company's is tens of megabytes.
+_SNAPSHOTS: BooksCache[BusinessSnapshot] = BooksCache(size=6)
 
 
 class BusinessNotFoundError(LookupError):
@@ -145,8 +152,37 @@ def _linked(kind: str) -> Callable[[str | None, str | None], str | None]:
     return lambda linked_type, linked_id: linked_id if linked_type == kind and linked_id else None
 
 
-async def load_business_snapshot(session: AsyncSession, business_id: int) -> BusinessSnapshot:
-    """Everything synced for one business, as the calculators' frozen input (home currency from QBO)."""
+async def books_stamp(session: AsyncSession, business_id: int) -> str | None:
+    """The stamp of the business's books as they are now (``None``: nothing stored for it yet)."""
+    return await data_version(session, business_id)
+
+
+_UNREAD = ""
+
+
+async def load_business_snapshot(
+    session: AsyncSession, business_id: int, *, stamp: str | None = _UNREAD
+) -> BusinessSnapshot:
+    """Everything synced for one business, as the calculators' frozen input (home currency from QBO).
+
+    Served from the in-process cache while the business's data-version stamp is unchanged; pass the
+    `stamp` when it was just read in this session, to spare reading it again.
+    """
+    if stamp == _UNREAD:
+        stamp = await books_stamp(session, business_id)
+    if stamp is None:
+        return await read_business_snapshot(session, business_id)
+    cached = _SNAPSHOTS.get((business_id, stamp))
+    business = await session.get(Business, business_id)
+    if business is None:
+        raise BusinessNotFoundError(business_id)
+    if cached is not None and cached.business_name == business.name:
+        return cached
+    return _SNAPSHOTS.put((business_id, stamp), await read_business_snapshot(session, business_id))
+
+
+async def read_business_snapshot(session: AsyncSession, business_id: int) -> BusinessSnapshot:
+    """Everything synced for one business, read from the database now (no cache)."""
     business = await session.get(Business, business_id)
     if business is None:
         raise BusinessNotFoundError(business_id)

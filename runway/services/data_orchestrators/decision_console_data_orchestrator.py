@@ -27,17 +27,20 @@ from sqlalchemy.exc import IntegrityError
 from domains.ap.models import Bill
 from domains.ar.models import Invoice
 from domains.core import repository as core
+from domains.core.data_versions import data_versions
 from domains.core.db import Database, utcnow
 from domains.decisions import models as m
 from domains.decisions import repository as repo
+from domains.hygiene import repository as hygiene_repo
 from domains.qbo import repository as qbo_repo
 from domains.qbo.clock import Clock
 from domains.qbo.errors import QboError
 from domains.qbo.smart_sync import ConflictError, SmartSyncService, new_request_id
 from domains.qbo.tokens import NotConnectedError, ReconnectNeededError
 from domains.synced import get_entity
-from runway.services.calculators.data_quality_calculator import HygieneIssue
+from runway.services.calculators.priority_calculator import IssueRef
 from runway.services.calculators.snapshots import BusinessSnapshot, PlannedDate
+from runway.services.data_orchestrators.books_cache import BooksCache
 from runway.services.data_orchestrators.business_snapshot import load_business_snapshot
 from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import HygieneTrayDataOrchestrator
 
@@ -51,6 +54,13 @@ PLAN_STATUSES = frozenset({m.PROPOSED, m.APPROVED, m.EXECUTING, m.DONE, m.CONFLI
 QUEUED_STATUSES = frozenset({m.PROPOSED, m.APPROVED, m.EXECUTING, m.CONFLICT})
 # A decision can be replaced or undone until finalize has taken it.
 OPEN_STATUSES = (m.PROPOSED, m.APPROVED, m.FAILED, m.CONFLICT)
+# Where QBO e-mails each open invoice, per business and books stamp (read on every console request).
+_BILL_EMAILS: BooksCache[dict[str, str | None]] = BooksCache(size=16)
+# Each business's queue state under its console stamp; a decision written here is patched in, so the next
+# keypress reads two stamps instead of every decision.
+_QUEUE_STATE: BooksCache[_QueueState] = BooksCache(size=16)
+# Each business's blocking hygiene issues, under its books stamp, triage version and date.
+_BLOCKS: BooksCache[tuple[IssueRef, ...]] = BooksCache(size=16)
 
 
 class StaleDecisionError(Exception):
@@ -186,14 +196,33 @@ class ConsoleData:
     timezone: str
     as_of: dt.date
     snapshot: BusinessSnapshot
+    # The books' data-version stamp the snapshot belongs to (None: never synced): a key for derived caches.
+    books_stamp: str | None
     decisions: tuple[DecisionRecord, ...]
     critical_vendor_ids: frozenset[str]
-    open_issues: tuple[HygieneIssue, ...]
+    open_issues: tuple[IssueRef, ...]
     pay_run_weekday: int
     batch: BatchProgress | None
     connected: bool
     # Where QBO e-mails each open invoice (BillEmail), for the chase verb.
     bill_emails: Mapping[str, str | None] = field(hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _QueueState:
+    """What the decision queue holds besides the books: current decisions, flags, settings, finalize."""
+
+    decisions: tuple[DecisionRecord, ...]
+    critical_vendor_ids: frozenset[str]
+    pay_run_weekday: int
+    batch: BatchProgress | None
+
+    def with_current(self, record: DecisionRecord) -> _QueueState:
+        """This state after `record` became its item's current decision (replacing the one before)."""
+        key = (record.entity_type, record.qbo_id)
+        kept = [d for d in self.decisions if (d.entity_type, d.qbo_id) != key]
+        decisions = tuple(sorted((*kept, record), key=lambda d: (d.decided_at, d.id)))
+        return _QueueState(decisions, self.critical_vendor_ids, self.pay_run_weekday, self.batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +233,8 @@ class _Outcome:
     qbo_current: dict[str, Any] | None = None
 
 
-def _record(row: m.Decision, labels: Mapping[int, str]) -> DecisionRecord:
+def _record(row: Any, labels: Mapping[int, str]) -> DecisionRecord:
+    """A decision from its ORM object or its plain row (both have the columns as attributes)."""
     return DecisionRecord(
         id=row.id,
         entity_type=row.entity_type,
@@ -243,10 +273,20 @@ def _record(row: m.Decision, labels: Mapping[int, str]) -> DecisionRecord:
     )
 
 
-async def _records(session: Any, rows: Iterable[m.Decision]) -> tuple[DecisionRecord, ...]:
+async def _records(session: Any, rows: Iterable[Any]) -> tuple[DecisionRecord, ...]:
     rows = list(rows)
     labels = await repo.user_labels(session, [u for r in rows for u in (r.decided_by, r.approved_by)])
     return tuple(_record(row, labels) for row in rows)
+
+
+def _patch_queue_state(
+    business_id: int, before: str | None, after: str | None, record: DecisionRecord
+) -> None:
+    """Keep the cached queue state current after one decision of ours: the state under the stamp our write
+    started from (held locked), with `record` in, is exactly the state under the stamp it committed."""
+    state = _QUEUE_STATE.get((business_id, before)) if before is not None else None
+    if state is not None and after is not None:
+        _QUEUE_STATE.put((business_id, after), state.with_current(record))
 
 
 def _summary(record: DecisionRecord | None) -> dict[str, Any] | None:
@@ -317,19 +357,24 @@ class DecisionConsoleDataOrchestrator:
             business = await core.get_business(session, business_id)
             if business is None:
                 raise LookupError(business_id)
-            snapshot = await load_business_snapshot(session, business_id)
-            decisions = await _records(session, await repo.current_decisions(session, business_id))
-            critical = frozenset(await repo.critical_vendor_ids(session, business_id))
-            weekday = await repo.pay_run_weekday(session, business_id)
-            batch_row = await repo.running_batch(session, business_id)
-            batch = await self._progress(session, business_id, batch_row) if batch_row is not None else None
+            versions = await data_versions(session, business_id)
+            stamp = versions.books
+            triage = await hygiene_repo.triage_version(session, business_id)
+            snapshot = await load_business_snapshot(session, business_id, stamp=stamp)
+            queue = _QUEUE_STATE.get((business_id, versions.console)) if versions.console else None
+            if queue is None:
+                queue = await self._queue_state(session, business_id, versions.console)
             connected = await qbo_repo.get_connection(session, business_id) is not None
-            emails = await session.execute(
-                select(Invoice.qbo_id, Invoice.bill_email).where(
-                    Invoice.business_id == business_id, Invoice.balance_cents > 0
+            bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
+            if bill_emails is None:
+                emails = await session.execute(
+                    select(Invoice.qbo_id, Invoice.bill_email).where(
+                        Invoice.business_id == business_id, Invoice.balance_cents > 0
+                    )
                 )
-            )
-            bill_emails = {qbo_id: email for qbo_id, email in emails}
+                bill_emails = {qbo_id: email for qbo_id, email in emails}
+                if stamp is not None:
+                    _BILL_EMAILS.put((business_id, stamp), bill_emails)
             name, timezone = business.name, business.timezone
         as_of = as_of_for(timezone)
         return ConsoleData(
@@ -338,24 +383,47 @@ class DecisionConsoleDataOrchestrator:
             timezone=timezone,
             as_of=as_of,
             snapshot=snapshot,
-            decisions=decisions,
-            critical_vendor_ids=critical,
-            open_issues=await self._open_issues(business_id, as_of),
-            pay_run_weekday=weekday,
-            batch=batch,
+            books_stamp=stamp,
+            decisions=queue.decisions,
+            critical_vendor_ids=queue.critical_vendor_ids,
+            open_issues=await self._blocking_issues(business_id, as_of, stamp, triage),
+            pay_run_weekday=queue.pay_run_weekday,
+            batch=queue.batch,
             connected=connected,
             bill_emails=bill_emails,
         )
 
-    async def _open_issues(self, business_id: int, as_of: dt.date) -> tuple[HygieneIssue, ...]:
-        """Open hygiene issues (detected minus dismissed and snoozed): high-severity ones block items."""
-        return tuple(
-            await HygieneTrayDataOrchestrator(self.db, self.smart_sync).open_issues(business_id, as_of)
+    async def _queue_state(self, session: Any, business_id: int, stamp: str | None) -> _QueueState:
+        """The decision queue's own state as the database holds it (kept under its stamp when it has one)."""
+        batch_row = await repo.running_batch(session, business_id)
+        state = _QueueState(
+            decisions=await _records(session, await repo.current_decision_rows(session, business_id)),
+            critical_vendor_ids=frozenset(await repo.critical_vendor_ids(session, business_id)),
+            pay_run_weekday=await repo.pay_run_weekday(session, business_id),
+            batch=await self._progress(session, business_id, batch_row) if batch_row is not None else None,
         )
+        return _QUEUE_STATE.put((business_id, stamp), state) if stamp is not None else state
+
+    async def _blocking_issues(
+        self, business_id: int, as_of: dt.date, stamp: str | None, triage: int
+    ) -> tuple[IssueRef, ...]:
+        """Open high-severity hygiene issues on bills and invoices (they block items), from the register.
+
+        They change only with the books, the triage version (dismiss, snooze, reopen, fix) and the day
+        (a snooze ends), so they are kept under those.
+        """
+        key = (business_id, stamp, triage, as_of)
+        cached = _BLOCKS.get(key) if stamp is not None else None
+        if cached is None:
+            hygiene = HygieneTrayDataOrchestrator(self.db, self.smart_sync)
+            cached = await hygiene.blocking_issues(business_id)
+            if stamp is not None:
+                _BLOCKS.put(key, cached)
+        return cached
 
     async def current_decisions(self, business_id: int) -> tuple[DecisionRecord, ...]:
         async with self.db.read() as session:
-            return await _records(session, await repo.current_decisions(session, business_id))
+            return await _records(session, await repo.current_decision_rows(session, business_id))
 
     async def planned_dates(self, business_id: int) -> tuple[tuple[PlannedDate, ...], tuple[str, ...]]:
         """Planned pay dates and chased invoice ids of the active decisions, for every runway forecast.
@@ -381,6 +449,7 @@ class DecisionConsoleDataOrchestrator:
         """
         try:
             async with self.db.write() as session:
+                before = await data_versions(session, business_id, lock=True)
                 current = await repo.current_decision_for(session, business_id, new.entity_type, new.qbo_id)
                 await self._check_seen(session, current, seen)
                 if current is not None:
@@ -434,25 +503,28 @@ class DecisionConsoleDataOrchestrator:
                     after=_summary(record),
                     request_id=record.idempotency_key,
                 )
-                return record
+                after = await data_versions(session, business_id)
         except IntegrityError:
             # Two writers both saw "no decision" and raced to insert one; the unique index let one win.
             raise StaleDecisionError(
                 await self._current(business_id, new.entity_type, new.qbo_id),
                 "someone else decided this item at the same time",
             ) from None
+        _patch_queue_state(business_id, before.console, after.console, record)
+        return record
 
     async def approve(
         self, business_id: int, entity_type: str, qbo_id: str, *, seen: tuple[int, int] | None, user_id: int
     ) -> DecisionRecord:
         """Approve the item's proposed decision (or re-approve a failed or conflicting one to retry it)."""
         async with self.db.write() as session:
+            before = await data_versions(session, business_id, lock=True)
             current = await repo.current_decision_for(session, business_id, entity_type, qbo_id)
             await self._check_seen(session, current, seen)
             if current is None or current.status not in (m.PROPOSED, m.FAILED, m.CONFLICT):
                 record = (await _records(session, [current]))[0] if current is not None else None
                 raise StaleDecisionError(record, "there is no proposed decision to approve")
-            before = (await _records(session, [current]))[0]
+            previous = (await _records(session, [current]))[0]
             now = utcnow()
             if not await repo.change_decision(
                 session,
@@ -475,11 +547,13 @@ class DecisionConsoleDataOrchestrator:
                 user_id=user_id,
                 entity_type=entity_type,
                 entity_id=qbo_id,
-                before=_summary(before),
+                before=_summary(previous),
                 after=_summary(record),
                 request_id=record.idempotency_key,
             )
-            return record
+            after = await data_versions(session, business_id)
+        _patch_queue_state(business_id, before.console, after.console, record)
+        return record
 
     async def undo_last(
         self, business_id: int, *, user_id: int

@@ -3,8 +3,12 @@ decision priced on the runway before it is made, and an exactly-once finalize (P
 
 Every method answers with frozen view dataclasses. One keypress is one small request: it records one
 decision (compare-and-set on the version the screen showed) and answers with that item's row, the header
-and the counters. The header's running total of the queued decisions is one re-run of all of them
-together (`ImpactCalculator.impact`), never a sum of single deltas.
+and the counters. The header's running total of the queued decisions prices all of them together on
+one prepared forecast run (`PreparedForecast.impact`), never a sum of single deltas.
+
+What a request derives from the books alone (the queue, lookups, the prepared forecast) is kept per
+business under the books' data-version stamp, so a keypress reads the decisions and the stamp, not the
+books: its cost follows the number of decisions, not of bills.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -20,16 +24,18 @@ from domains.core.permissions import Capability
 from domains.decisions.models import APPROVED, CONFLICT, DONE, EXECUTING, FAILED, PROPOSED, UNDONE
 from runway.services.calculators.arithmetic import monday_of
 from runway.services.calculators.impact_calculator import (
-    Change,
     Chase,
+    DecisionChange,
+    DecisionPlan,
     Delay,
     ImpactCalculator,
-    ImpactResult,
     PayNow,
+    PlanImpact,
+    PreparedForecast,
     Schedule,
     Skip,
 )
-from runway.services.calculators.priority_calculator import PriorityCalculator, QueueItem
+from runway.services.calculators.priority_calculator import IssueRef, PriorityCalculator, QueueItem
 from runway.services.calculators.runway_calculator import effective_due_basis, typical_lateness
 from runway.services.calculators.snapshots import (
     BANK,
@@ -39,6 +45,7 @@ from runway.services.calculators.snapshots import (
     PlannedDate,
     SnapshotIndex,
 )
+from runway.services.data_orchestrators.books_cache import BooksCache
 from runway.services.data_orchestrators.decision_console_data_orchestrator import (
     OPEN_STATUSES,
     QUEUED_STATUSES,
@@ -137,7 +144,7 @@ class DeltaView:
         return {"longer": "good", "shorter": "bad"}.get(self.direction, "neutral")
 
 
-def _delta_of(impact: ImpactResult, qbo_id: str | None = None) -> DeltaView:
+def _delta_of(impact: PlanImpact, qbo_id: str | None = None) -> DeltaView:
     return DeltaView(
         delta_days=impact.delta_runway_days,
         direction=impact.direction,
@@ -442,16 +449,89 @@ class ConsoleView:
 
 
 @dataclass(frozen=True, slots=True)
-class _Context:
-    data: ConsoleData
-    index: SnapshotIndex
+class _Books:
+    """What a request derives from the books, flags and hygiene blocks alone (cached per books stamp)."""
+
     queue: tuple[QueueItem, ...]
     items: Mapping[tuple[str, str], QueueItem]
-    current: Mapping[tuple[str, str], DecisionRecord]
-    bills: Mapping[str, BillSnap]
     invoices: Mapping[str, InvoiceSnap]
+    forecast: PreparedForecast
+    # How many queue items an open hygiene issue blocks.
+    blocked: int
+
+
+# A few businesses' prepared forecasts and queues; each key holds everything its value is derived from.
+_FORECASTS: BooksCache[PreparedForecast] = BooksCache(size=6)
+_BOOKS: BooksCache[_Books] = BooksCache(size=12)
+
+
+def _blocks_key(issues: tuple[IssueRef, ...]) -> frozenset[tuple[str, str, str, str]]:
+    return frozenset((i.entity_type, i.qbo_id, i.rule, i.severity) for i in issues)
+
+
+# Plans of decisions on a business's prepared forecast, by the decisions' (id, version): one decision per
+# item, so their order does not matter. A keypress extends the plan the previous one kept by one decision.
+_PLANS: BooksCache[tuple[PreparedForecast, DecisionPlan]] = BooksCache(size=16)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptPlan:
+    records: tuple[DecisionRecord, ...]
+    plan: DecisionPlan
+
+
+def _plan_key(
+    forecast: PreparedForecast, records: Iterable[DecisionRecord]
+) -> tuple[int, frozenset[tuple[int, int]]]:
+    return id(forecast), frozenset((d.id, d.version) for d in records)
+
+
+def _plan_of(books: _Books, records: Iterable[DecisionRecord]) -> DecisionPlan:
+    records = tuple(records)
+    forecast = books.forecast
+    kept = _PLANS.get(_plan_key(forecast, records))
+    if kept is not None and kept[0] is forecast:
+        return kept[1]
+    plan = forecast.plan(_change(d) for d in records)
+    _PLANS.put(_plan_key(forecast, records), (forecast, plan))
+    return plan
+
+
+def _keep_plan(books: _Books, records: Iterable[DecisionRecord], plan: DecisionPlan) -> None:
+    _PLANS.put(_plan_key(books.forecast, records), (books.forecast, plan))
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    data: ConsoleData
+    books: _Books
+    current: Mapping[tuple[str, str], DecisionRecord]
     business: BusinessContext
     user: CurrentUser
+
+    @property
+    def index(self) -> SnapshotIndex:
+        return self.books.forecast.index
+
+    @property
+    def queue(self) -> tuple[QueueItem, ...]:
+        return self.books.queue
+
+    @property
+    def items(self) -> Mapping[tuple[str, str], QueueItem]:
+        return self.books.items
+
+    @property
+    def bills(self) -> Mapping[str, BillSnap]:
+        return self.books.forecast.bills
+
+    @property
+    def invoices(self) -> Mapping[str, InvoiceSnap]:
+        return self.books.invoices
+
+    @property
+    def forecast(self) -> PreparedForecast:
+        return self.books.forecast
 
     @property
     def as_of(self) -> dt.date:
@@ -475,7 +555,7 @@ class _Context:
         )
 
 
-def _change(decision: DecisionRecord) -> Change:
+def _change(decision: DecisionRecord) -> DecisionChange:
     if decision.verb == "pay_now":
         return PayNow(decision.qbo_id)
     if decision.verb == "schedule":
@@ -632,12 +712,8 @@ class DecisionConsoleService:
             raise ConsoleConflictError(self._keypress(ctx, row, message=reason.capitalize() + "."), reason)
         item = ctx.items[(entity_type, qbo_id)]
         change, planned_on, params = self._parse_action(ctx, item, action, values)
-        others = [
-            _change(d)
-            for d in plan_decisions(ctx.current.values())
-            if (d.entity_type, d.qbo_id) != (entity_type, qbo_id)
-        ]
-        impact = self.impact.impact(ctx.snapshot, ctx.as_of, [change], already_decided=others)
+        others = self._plan_without(ctx, entity_type, qbo_id)
+        impact = ctx.forecast.impact_on(others.plan, [change])
         new = NewDecision(
             entity_type=entity_type,
             qbo_id=qbo_id,
@@ -658,10 +734,14 @@ class DecisionConsoleService:
             decided_on=ctx.as_of,
         )
         try:
-            await self.data_orchestrator.record_decision(business.id, new, seen=seen, user_id=user.id)
+            record = await self.data_orchestrator.record_decision(
+                business.id, new, seen=seen, user_id=user.id
+            )
         except StaleDecisionError as stale:
             raise await self._conflict(business, user, entity_type, qbo_id, stale) from None
-        return await self._after_change(business, user, ctx, entity_type, qbo_id)
+        # The plan the next keypress starts from is this one with the new decision in: keep it.
+        _keep_plan(ctx.books, (*others.records, record), impact.plan)
+        return self._after_change(business, user, ctx, record)
 
     async def _approve(
         self,
@@ -673,12 +753,14 @@ class DecisionConsoleService:
     ) -> KeypressView:
         self._require(business, Capability.APPROVE, "Only advisors, admins and owners approve decisions.")
         seen = _parse_seen(values.get("seen"))
+        ctx = await self._context(business, user)
         try:
-            await self.data_orchestrator.approve(business.id, entity_type, qbo_id, seen=seen, user_id=user.id)
+            record = await self.data_orchestrator.approve(
+                business.id, entity_type, qbo_id, seen=seen, user_id=user.id
+            )
         except StaleDecisionError as stale:
             raise await self._conflict(business, user, entity_type, qbo_id, stale) from None
-        ctx = await self._context(business, user)
-        return await self._after_change(business, user, ctx, entity_type, qbo_id, reload=False)
+        return self._after_change(business, user, ctx, record)
 
     async def undo(self, business: BusinessContext, user: CurrentUser) -> KeypressView:
         """Undo this user's last decision that finalize has not taken (the one it replaced comes back)."""
@@ -849,40 +931,52 @@ class DecisionConsoleService:
         return self._context_of(data, business, user)
 
     def _context_of(self, data: ConsoleData, business: BusinessContext, user: CurrentUser) -> _Context:
+        return _Context(
+            data=data,
+            books=self._books(data),
+            current={(d.entity_type, d.qbo_id): d for d in data.decisions if d.is_current},
+            business=business,
+            user=user,
+        )
+
+    def _books(self, data: ConsoleData) -> _Books:
+        cacheable = data.books_stamp is not None
+        ledger_key = (data.business_id, data.books_stamp, data.as_of, self.impact.runway.settings)
+        forecast = _FORECASTS.get(ledger_key) if cacheable else None
+        if forecast is None:
+            forecast = self.impact.prepare(data.snapshot, data.as_of)
+            if cacheable:
+                _FORECASTS.put(ledger_key, forecast)
+        # The queue also follows the flags and hygiene blocks, which change without the books changing.
+        key = (ledger_key, data.critical_vendor_ids, _blocks_key(data.open_issues))
+        cached = _BOOKS.get(key) if cacheable else None
+        if cached is not None and cached.forecast is forecast:
+            return cached
         queue = self.priority.queue(
             data.snapshot,
             data.as_of,
             critical_vendor_ids=data.critical_vendor_ids,
             open_issues=data.open_issues,
         )
-        return _Context(
-            data=data,
-            index=SnapshotIndex.of(data.snapshot),
+        books = _Books(
             queue=queue,
             items={(i.entity_type, i.qbo_id): i for i in queue},
-            current={(d.entity_type, d.qbo_id): d for d in data.decisions if d.is_current},
-            bills={b.qbo_id: b for b in data.snapshot.bills},
             invoices={i.qbo_id: i for i in data.snapshot.invoices},
-            business=business,
-            user=user,
+            forecast=forecast,
+            blocked=sum(1 for item in queue if item.blocked_by),
         )
+        return _BOOKS.put(key, books) if cacheable else books
 
-    async def _after_change(
-        self,
-        business: BusinessContext,
-        user: CurrentUser,
-        ctx: _Context,
-        entity_type: str,
-        qbo_id: str,
-        *,
-        reload: bool = True,
+    def _after_change(
+        self, business: BusinessContext, user: CurrentUser, ctx: _Context, record: DecisionRecord
     ) -> KeypressView:
-        if reload:
-            # The snapshot is unchanged by a decision; only the decisions are read again.
-            decisions = await self.data_orchestrator.current_decisions(business.id)
-            data = replace(ctx.data, decisions=decisions)
-            ctx = self._context_of(data, business, user)
-        return self._keypress(ctx, self._row_for(ctx, entity_type, qbo_id))
+        # A decision changes neither the books nor the other items' decisions: the context read before
+        # it, with the item's decision replaced by the one just written, is the queue as it is now.
+        key = (record.entity_type, record.qbo_id)
+        others = tuple(d for d in ctx.data.decisions if (d.entity_type, d.qbo_id) != key or not d.is_current)
+        decisions = tuple(sorted((*others, record), key=lambda d: (d.decided_at, d.id)))
+        ctx = self._context_of(replace(ctx.data, decisions=decisions), business, user)
+        return self._keypress(ctx, self._row_for(ctx, *key))
 
     async def _conflict(
         self,
@@ -904,7 +998,7 @@ class DecisionConsoleService:
             business_id=ctx.business.id,
             row=row,
             header=self._header(ctx),
-            counters=self._counters(ctx, self._rows(ctx)),
+            counters=self._counters(ctx),
             message=message,
         )
 
@@ -919,7 +1013,7 @@ class DecisionConsoleService:
             as_of=ctx.as_of,
             currency=ctx.currency,
             header=self._header(ctx),
-            counters=self._counters(ctx, rows),
+            counters=self._counters(ctx),
             rows=rows,
             finalize=finalize,
             can_propose=ctx.business.can(Capability.PROPOSE),
@@ -930,11 +1024,9 @@ class DecisionConsoleService:
 
     def _header(self, ctx: _Context) -> HeaderView:
         plan = plan_decisions(ctx.current.values())
-        done = [_change(d) for d in plan if d.status == DONE]
+        done = [d for d in plan if d.status == DONE]
         queued = [d for d in plan if d.status in QUEUED_STATUSES and not ctx.hidden(d)]
-        result = self.impact.impact(
-            ctx.snapshot, ctx.as_of, [_change(d) for d in queued], already_decided=done
-        )
+        result = ctx.forecast.compare(_plan_of(ctx.books, done), _plan_of(ctx.books, (*done, *queued)))
         before, after = result.before, result.after
         return HeaderView(
             currency=ctx.currency,
@@ -955,16 +1047,32 @@ class DecisionConsoleService:
             ignored_count=len(result.ignored),
         )
 
-    def _counters(self, ctx: _Context, rows: tuple[RowView, ...]) -> CountersView:
-        statuses = [r.decision.status for r in rows if r.decision is not None and r.decision.status != DONE]
+    def _counters(self, ctx: _Context) -> CountersView:
+        # The rows `_listing` gives, counted from the decisions alone: a keypress costs O(decisions),
+        # not O(queue). Queue items without a decision are undecided rows; hidden ones are done this week.
+        shown_decisions: list[DecisionRecord] = []
+        hidden = hidden_blocked = extra = 0
+        for key, decision in ctx.current.items():
+            item = ctx.items.get(key)
+            if item is None:
+                if decision.status in (*OPEN_STATUSES, EXECUTING):
+                    shown_decisions.append(decision)
+                    extra += 1
+            elif ctx.hidden(decision):
+                hidden += 1
+                hidden_blocked += bool(item.blocked_by)
+            else:
+                shown_decisions.append(decision)
+        items = len(ctx.queue) - hidden + extra
+        statuses = [d.status for d in shown_decisions if d.status != DONE]
         done_this_week = sum(1 for d in ctx.current.values() if ctx.hidden(d))
         batch = ctx.data.batch
         can_approve = ctx.business.can(Capability.APPROVE)
         return CountersView(
             business_id=ctx.business.id,
-            items=len(rows),
-            blocked=sum(1 for r in rows if r.blocked),
-            undecided=sum(1 for r in rows if r.decision is None or r.decision.status == DONE),
+            items=items,
+            blocked=ctx.books.blocked - hidden_blocked,
+            undecided=items - len(statuses),
             proposed=statuses.count(PROPOSED),
             approved=statuses.count(APPROVED),
             executing=statuses.count(EXECUTING),
@@ -978,21 +1086,34 @@ class DecisionConsoleService:
         )
 
     def _rows(self, ctx: _Context) -> tuple[RowView, ...]:
-        rows: list[RowView] = []
+        return tuple(self._row(ctx, *listed) for listed in self._listing(ctx))
+
+    def _plan_without(self, ctx: _Context, entity_type: str, qbo_id: str) -> _KeptPlan:
+        """The plan of every current decision but the item's own (what a decision on it is priced on)."""
+        records = tuple(
+            d
+            for d in plan_decisions(ctx.current.values())
+            if (d.entity_type, d.qbo_id) != (entity_type, qbo_id)
+        )
+        return _KeptPlan(records, _plan_of(ctx.books, records))
+
+    def _listing(self, ctx: _Context) -> list[tuple[str, str, QueueItem | None, DecisionRecord | None]]:
+        """The queue's rows in order: (entity type, QBO Id, queue item, current decision)."""
+        listed: list[tuple[str, str, QueueItem | None, DecisionRecord | None]] = []
         shown: set[tuple[str, str]] = set()
         for item in ctx.queue:
             decision = ctx.current.get((item.entity_type, item.qbo_id))
             if ctx.hidden(decision):
                 continue
-            rows.append(self._row(ctx, item.entity_type, item.qbo_id, item, decision))
+            listed.append((item.entity_type, item.qbo_id, item, decision))
             shown.add((item.entity_type, item.qbo_id))
         # Decisions still waiting whose item left the queue (paid or changed in QBO since) stay visible:
         # a decision is never dropped silently.
         for (entity_type, qbo_id), decision in ctx.current.items():
             if (entity_type, qbo_id) in shown or decision.status not in (*OPEN_STATUSES, EXECUTING):
                 continue
-            rows.append(self._row(ctx, entity_type, qbo_id, None, decision))
-        return tuple(rows)
+            listed.append((entity_type, qbo_id, None, decision))
+        return listed
 
     def _row_for(self, ctx: _Context, entity_type: str, qbo_id: str) -> RowView | None:
         key = (entity_type, qbo_id)
@@ -1098,7 +1219,7 @@ class DecisionConsoleService:
 
     def _parse_action(
         self, ctx: _Context, item: QueueItem, action: str, values: Mapping[str, str]
-    ) -> tuple[Change, dt.date | None, dict[str, str]]:
+    ) -> tuple[DecisionChange, dt.date | None, dict[str, str]]:
         """The calculator change, the planned date and the stored parameters of one verb."""
         params: dict[str, str] = {}
         if action == "pay_now":
@@ -1126,18 +1247,16 @@ class DecisionConsoleService:
                 params["preset"] = chosen.key
             if values.get("add_note"):
                 params["note"] = form.record_note.format(date=f"{on.day} {on:%b %Y}")
-            change: Change = Schedule(item.qbo_id, on) if action == "schedule" else Delay(item.qbo_id, on)
+            change: DecisionChange = (
+                Schedule(item.qbo_id, on) if action == "schedule" else Delay(item.qbo_id, on)
+            )
             return change, on, params
         if action == "chase":
             return Chase(item.qbo_id), None, params
         return Skip("bill" if item.entity_type == "bill" else "invoice", item.qbo_id), None, params
 
     def _detail_view(self, ctx: _Context, row: RowView) -> DetailView:
-        others = [
-            _change(d)
-            for d in plan_decisions(ctx.current.values())
-            if (d.entity_type, d.qbo_id) != (row.entity_type, row.qbo_id)
-        ]
+        others = self._plan_without(ctx, row.entity_type, row.qbo_id).plan
         decision = row.decision
         if row.entity_type == "bill" and row.qbo_id in ctx.bills:
             bill = ctx.bills[row.qbo_id]
@@ -1152,12 +1271,12 @@ class DecisionConsoleService:
         ctx: _Context,
         row: RowView,
         bill: BillSnap,
-        others: list[Change],
+        others: DecisionPlan,
         decision: DecisionView | None,
     ) -> DetailView:
         basis = effective_due_basis(bill, ctx.index)
         base = max(basis.on, ctx.as_of)
-        options: list[tuple[str, str, dt.date | None, Change]] = [
+        options: list[tuple[str, str, dt.date | None, DecisionChange]] = [
             ("Pay now", "pay_now", ctx.as_of, PayNow(bill.qbo_id)),
             ("On due date", "schedule", base, Schedule(bill.qbo_id, base)),
             (
@@ -1227,7 +1346,7 @@ class DecisionConsoleService:
         ctx: _Context,
         row: RowView,
         invoice: InvoiceSnap,
-        others: list[Change],
+        others: DecisionPlan,
         decision: DecisionView | None,
     ) -> DetailView:
         basis = effective_due_basis(invoice, ctx.index)
@@ -1276,12 +1395,12 @@ class DecisionConsoleService:
     def _what_ifs(
         self,
         ctx: _Context,
-        options: list[tuple[str, str, dt.date | None, Change]],
-        others: list[Change],
+        options: list[tuple[str, str, dt.date | None, DecisionChange]],
+        others: DecisionPlan,
         decision: DecisionView | None,
         qbo_id: str | None,
     ) -> tuple[WhatIfView, ...]:
-        impacts = self.impact.each(ctx.snapshot, ctx.as_of, [o[3] for o in options], already_decided=others)
+        impacts = tuple(ctx.forecast.impact_on(others, [o[3]]) for o in options)
         views = []
         for (label, verb, on, _), result in zip(options, impacts, strict=True):
             current = (

@@ -1,0 +1,70 @@
+"""Domain core: the data-version stamps of a business (read by caches, replaced by every writer).
+
+`stamp` changes with the synced books (a finished sync, a QBO write of ours); `console_stamp` with the
+decision queue. A new stamp is random, so a cache keyed by one can never mistake another database's data,
+or an older state, for the current one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domains.core.db import utcnow
+from domains.core.models import BusinessDataVersion
+
+
+@dataclass(frozen=True, slots=True)
+class DataVersions:
+    """A business's stamps; ``None`` where nothing was ever stored (never cache under ``None``)."""
+
+    books: str | None
+    console: str | None
+
+
+async def data_versions(session: AsyncSession, business_id: int, *, lock: bool = False) -> DataVersions:
+    """Both stamps. ``lock``: hold the row until the transaction ends (PostgreSQL; SQLite writers are
+    serialised anyway), so a writer knows which state its change was made on."""
+    statement = select(BusinessDataVersion.stamp, BusinessDataVersion.console_stamp).where(
+        BusinessDataVersion.business_id == business_id
+    )
+    if lock:
+        statement = statement.with_for_update()
+    row = (await session.execute(statement)).first()
+    return DataVersions(None, None) if row is None else DataVersions(row[0], row[1])
+
+
+async def data_version(session: AsyncSession, business_id: int) -> str | None:
+    """The stamp of the business's books."""
+    return (await data_versions(session, business_id)).books
+
+
+async def bump_data_version(session: AsyncSession, business_id: int) -> str:
+    """Give the business's books a new stamp, in the caller's transaction (it commits with the change)."""
+    return await _bump(session, business_id, "stamp")
+
+
+async def bump_console_version(session: AsyncSession, business_id: int) -> str:
+    """Give the business's decision queue a new stamp, in the caller's transaction."""
+    return await _bump(session, business_id, "console_stamp")
+
+
+async def _bump(session: AsyncSession, business_id: int, column: str) -> str:
+    stamp = secrets.token_hex(16)
+    now = utcnow()
+    insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # A first row needs a books stamp too: a fresh one only makes caches read the books once more.
+    values = {"business_id": business_id, "stamp": stamp, "changed_at": now, column: stamp}
+    await session.execute(
+        insert(BusinessDataVersion)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=[BusinessDataVersion.business_id], set_={column: stamp, "changed_at": now}
+        )
+    )
+    return stamp
