@@ -26,7 +26,9 @@ async def client_list(
     client_list: NamedDependency[ClientListService],
 ) -> Template | Redirect:
     """Every client of the user's firms, shortest runway first; someone in no firm goes home."""
-    view = await client_list.list_for(user.id)
+    view = await client_list.list_for(
+        user.id, firms=[(firm.firm_id, firm.name, firm.role) for firm in user.firms]
+    )
     if not view.is_firm_member:
         return Redirect(path="/", status_code=303)
     return render(

@@ -54,6 +54,54 @@ class BusinessSummary(Base):
     top_decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     last_sync_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # What the dashboard shows besides the figures above, so a view reads this row and its weeks instead
+    # of running the calculators. NULL in rows stored before these columns existed (`data_key` NULL too,
+    # so such a row is recomputed before the dashboard uses it).
+    data_key: Mapped[str | None] = mapped_column(String(200))
+    snapshot_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    has_bank_account: Mapped[bool | None] = mapped_column()
+    card_balance_cents: Mapped[int | None] = mapped_column(BigInteger)
+    lowest_daily_cents: Mapped[int | None] = mapped_column(BigInteger)
+    lowest_daily_date: Mapped[dt.date | None] = mapped_column(Date)
+    net_burn_4w_cents: Mapped[int | None] = mapped_column(BigInteger)
+    net_burn_13w_cents: Mapped[int | None] = mapped_column(BigInteger)
+    # AP and AR aging buckets (home-currency cents).
+    ap_current_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ap_days_1_30_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ap_days_31_60_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ap_days_61_90_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ap_days_91_plus_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ap_unapplied_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ap_open_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ap_net_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_current_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_days_1_30_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_days_31_60_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_days_61_90_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_days_91_plus_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_unapplied_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_open_cents: Mapped[int | None] = mapped_column(BigInteger)
+    ar_net_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class SummaryWeek(Base):
+    """One week of the 13-week grid as of the business's summary row (replaced with it)."""
+
+    __tablename__ = "business_summary_weeks"
+    __table_args__ = (UniqueConstraint("business_id", "week"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    business_id: Mapped[int] = mapped_column(ForeignKey("businesses.id", ondelete="CASCADE"))
+    week: Mapped[int] = mapped_column(Integer)
+    start: Mapped[dt.date] = mapped_column(Date)
+    opening_cents: Mapped[int] = mapped_column(BigInteger)
+    receipts_invoices_cents: Mapped[int] = mapped_column(BigInteger)
+    receipts_baseline_cents: Mapped[int] = mapped_column(BigInteger)
+    disbursements_bills_cents: Mapped[int] = mapped_column(BigInteger)
+    disbursements_baseline_cents: Mapped[int] = mapped_column(BigInteger)
+    net_change_cents: Mapped[int] = mapped_column(BigInteger)
+    ending_cents: Mapped[int] = mapped_column(BigInteger)
+    below_minimum: Mapped[bool] = mapped_column(default=False)
 
 
 class HygieneWeekMark(Base):

@@ -9,14 +9,21 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.db import utcnow
-from domains.core.models import AuditLog, Business, Membership, User
-from domains.qbo.models import QboConnection
-from domains.summaries.models import BusinessSummary, DigestRecipient, DigestSend, HygieneWeekMark
+from domains.core.models import AuditLog, Business, BusinessDataVersion, Firm, Membership, User
+from domains.hygiene.models import HygieneState
+from domains.qbo.models import QboConnection, SyncRun
+from domains.summaries.models import (
+    BusinessSummary,
+    DigestRecipient,
+    DigestSend,
+    HygieneWeekMark,
+    SummaryWeek,
+)
 
 # --- summary rows --------------------------------------------------------------------------------
 
@@ -34,6 +41,101 @@ async def upsert_summary(session: AsyncSession, business_id: int, **fields: Any)
     return row
 
 
+async def replace_weeks(session: AsyncSession, business_id: int, weeks: Sequence[dict[str, Any]]) -> None:
+    """Replace the business's stored 13-week grid (empty when its figures could not be computed)."""
+    await session.execute(delete(SummaryWeek).where(SummaryWeek.business_id == business_id))
+    if weeks:
+        await session.execute(insert(SummaryWeek), [{**week, "business_id": business_id} for week in weeks])
+
+
+async def stored_dashboard(
+    session: AsyncSession, business_id: int
+) -> tuple[BusinessSummary | None, list[SummaryWeek]]:
+    """The business's summary row and its grid weeks (in week order), read in one statement."""
+    rows = (
+        await session.execute(
+            select(BusinessSummary, SummaryWeek)
+            .outerjoin(SummaryWeek, SummaryWeek.business_id == BusinessSummary.business_id)
+            .where(BusinessSummary.business_id == business_id)
+            .order_by(SummaryWeek.week)
+        )
+    ).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [week for _, week in rows if week is not None]
+
+
+async def data_key_parts(session: AsyncSession, business_id: int) -> Any:
+    """What a stored summary's validity depends on, in one statement: the business's timezone (its
+    "today"), its books and decision-queue stamps and its hygiene triage version. None for a business
+    that does not exist."""
+    return (await session.execute(_key_parts().where(Business.id == business_id))).first()
+
+
+async def dashboard_rows(session: AsyncSession, business_id: int) -> list[Any]:
+    """Everything the dashboard reads about one business but its sync runs, in one statement: one row per
+    stored grid week (one row when there is none) holding `data_key_parts`, the QuickBooks connection's
+    status, realm and last error (NULL when never connected), when a sync last succeeded, the summary row
+    (None without one) and the week (None). Empty for a business that does not exist."""
+    last_success = (
+        select(func.max(SyncRun.finished_at))
+        .where(SyncRun.business_id == Business.id, SyncRun.status == "succeeded")
+        .correlate(Business)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        _key_parts()
+        .add_columns(
+            QboConnection.status,
+            QboConnection.realm_id,
+            QboConnection.last_error,
+            last_success,
+            BusinessSummary,
+            SummaryWeek,
+        )
+        .outerjoin(QboConnection, QboConnection.business_id == Business.id)
+        .outerjoin(BusinessSummary, BusinessSummary.business_id == Business.id)
+        .outerjoin(SummaryWeek, SummaryWeek.business_id == Business.id)
+        .where(Business.id == business_id)
+        .order_by(SummaryWeek.week)
+    )
+    return list(rows)
+
+
+async def active_and_latest_runs(session: AsyncSession, business_id: int) -> list[SyncRun]:
+    """The business's pending or running sync run and its newest run (often the same one), newest first."""
+    newest = (
+        select(SyncRun.id)
+        .where(SyncRun.business_id == business_id)
+        .order_by(SyncRun.created_at.desc(), SyncRun.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return list(
+        await session.scalars(
+            select(SyncRun)
+            .where(
+                SyncRun.business_id == business_id,
+                or_(SyncRun.status.in_(("pending", "running")), SyncRun.id == newest),
+            )
+            .order_by(SyncRun.created_at.desc(), SyncRun.id.desc())
+        )
+    )
+
+
+def _key_parts() -> Any:
+    return (
+        select(
+            Business.timezone,
+            BusinessDataVersion.stamp,
+            BusinessDataVersion.console_stamp,
+            HygieneState.version,
+        )
+        .outerjoin(BusinessDataVersion, BusinessDataVersion.business_id == Business.id)
+        .outerjoin(HygieneState, HygieneState.business_id == Business.id)
+    )
+
+
 async def get_summary(session: AsyncSession, business_id: int) -> BusinessSummary | None:
     return await session.scalar(select(BusinessSummary).where(BusinessSummary.business_id == business_id))
 
@@ -43,6 +145,63 @@ async def summaries_for(session: AsyncSession, business_ids: Sequence[int]) -> d
         return {}
     rows = await session.scalars(select(BusinessSummary).where(BusinessSummary.business_id.in_(business_ids)))
     return {row.business_id: row for row in rows}
+
+
+# What the client list shows of each business, in the order `firm_client_rows` returns it: the business, its
+# summary columns (NULL without a summary row), its QuickBooks connection status (NULL when never connected)
+# and who last changed something in it and when (NULL when no person did).
+CLIENT_ROW_COLUMNS = (
+    Business.id,
+    Business.name,
+    Business.firm_id,
+    Firm.name,
+    BusinessSummary.computed_at,
+    BusinessSummary.currency,
+    BusinessSummary.status,
+    BusinessSummary.cash_now_cents,
+    BusinessSummary.runway_days,
+    BusinessSummary.runway_weeks,
+    BusinessSummary.cash_zero_date,
+    BusinessSummary.not_burning,
+    BusinessSummary.hygiene_score,
+    BusinessSummary.issues_high,
+    BusinessSummary.issues_medium,
+    BusinessSummary.issues_low,
+    BusinessSummary.decisions_waiting,
+    BusinessSummary.last_sync_at,
+    BusinessSummary.error,
+    QboConnection.status,
+    func.coalesce(User.display_name, User.email),
+    AuditLog.created_at,
+)
+
+
+async def firm_client_rows(session: AsyncSession, firm_ids: Sequence[int]) -> list[Any]:
+    """Every business of these firms, as `CLIENT_ROW_COLUMNS`, in one query.
+
+    The last person's entry is found per business by walking its audit index from the newest end (the
+    `(business_id, created_at)` index), so the cost does not grow with the length of the audit log.
+    """
+    if not firm_ids:
+        return []
+    latest_by_person = (
+        select(AuditLog.id)
+        .where(AuditLog.business_id == Business.id, AuditLog.user_id.is_not(None))
+        .order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
+        .limit(1)
+        .correlate(Business)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(*CLIENT_ROW_COLUMNS)
+        .join(Firm, Firm.id == Business.firm_id)
+        .outerjoin(BusinessSummary, BusinessSummary.business_id == Business.id)
+        .outerjoin(QboConnection, QboConnection.business_id == Business.id)
+        .outerjoin(AuditLog, AuditLog.id == latest_by_person)
+        .outerjoin(User, User.id == AuditLog.user_id)
+        .where(Business.firm_id.in_(firm_ids))
+    )
+    return list(rows)
 
 
 async def connection_statuses(session: AsyncSession, business_ids: Sequence[int]) -> dict[int, str]:
@@ -63,6 +222,10 @@ async def last_worked(
     """Who last changed something in each business (the audit log's latest entry with a person), and when."""
     if not business_ids:
         return {}
+    return await _last_worked(business_ids, session)
+
+
+async def _last_worked(business_ids: Any, session: AsyncSession) -> dict[int, tuple[str, dt.datetime]]:
     latest = (
         select(AuditLog.business_id, func.max(AuditLog.created_at).label("at"))
         .where(AuditLog.business_id.in_(business_ids), AuditLog.user_id.is_not(None))

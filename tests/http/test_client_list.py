@@ -18,10 +18,7 @@ pytestmark = pytest.mark.anyio
 
 def row_ids(html: str) -> list[int]:
     return [
-        int(i)
-        for i in re.findall(
-            r'<tr id="client-\d+" class="client-row" data-keynav-item data-business-id="(\d+)"', html
-        )
+        int(i) for i in re.findall(r'<tr id="client-\d+" data-keynav-item data-business-id="(\d+)"', html)
     ]
 
 

@@ -1,5 +1,6 @@
-"""Data orchestrator: the runway dashboard's data — the business's runway inputs, its QuickBooks connection,
-its sync runs and their progress — and "sync now" (through SmartSync).
+"""Data orchestrator: the runway dashboard's data — the business's figures (today's from the stored summary
+row while it is current, another date's computed), its QuickBooks connection, its sync runs and their
+progress — and "sync now" (through SmartSync).
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from domains.core.db import Database
 from domains.qbo import repository as qbo_repo
 from domains.qbo.models import SyncRun
 from domains.qbo.smart_sync import SmartSyncService
-from runway.services.data_orchestrators.runway_inputs import RunwayInputs, load_runway_inputs
+from domains.summaries import repository as summaries_repo
+from runway.services.data_orchestrators.business_summary_data_orchestrator import (
+    BusinessSummaryDataOrchestrator,
+    SummaryRecord,
+    stored_if_current,
+)
+from runway.services.data_orchestrators.runway_inputs import BusinessNotFoundError
 
 
 class SyncUnavailableError(RuntimeError):
@@ -74,8 +81,60 @@ class RunwayDashboardDataOrchestrator:
         self.db = db
         self.smart_sync = smart_sync
 
-    async def inputs(self, business_id: int, *, as_of: dt.date | None, now: dt.datetime) -> RunwayInputs:
-        return await load_runway_inputs(self.db, business_id, as_of=as_of, now=now)
+    async def figures(self, business_id: int, *, as_of: dt.date | None, now: dt.datetime) -> SummaryRecord:
+        """Today's figures (`as_of` None) come from the summary row, which every sync, decision and hygiene
+        change makes out of date and which is then recomputed once; another date's are computed.
+
+        Raises:
+            BusinessNotFoundError: No such business.
+        """
+        summaries = BusinessSummaryDataOrchestrator(self.db)
+        if as_of is not None:
+            return await summaries.compute(business_id, as_of=as_of, now=now)
+        record = await summaries.current(business_id, now=now)
+        if record is None:
+            raise BusinessNotFoundError(business_id)
+        return record
+
+    async def page(
+        self, business_id: int, *, as_of: dt.date | None, now: dt.datetime
+    ) -> tuple[ConnectionState, SyncState, SummaryRecord]:
+        """Everything the dashboard shows, in two statements while the stored figures are current.
+
+        Raises:
+            BusinessNotFoundError: No such business.
+        """
+        async with self.db.read() as session:
+            rows = await summaries_repo.dashboard_rows(session, business_id)
+            runs = await summaries_repo.active_and_latest_runs(session, business_id)
+        if not rows:
+            raise BusinessNotFoundError(business_id)
+        first = tuple(rows[0])
+        connection_status, realm_id, last_error, last_ok, summary = first[4:9]
+        weeks = [row[9] for row in rows if row[9] is not None]
+        active = next((run for run in runs if run.status in ("pending", "running")), None)
+        sync = SyncState(
+            active=_run_state(active) if active is not None else None,
+            latest=_run_state(runs[0]) if runs else None,
+            last_success_at=last_ok,
+        )
+        connection = (
+            ConnectionState("not_connected", None, None)
+            if connection_status is None
+            else ConnectionState(connection_status, realm_id, last_error)
+        )
+        summaries = BusinessSummaryDataOrchestrator(self.db)
+        record: SummaryRecord | None
+        if as_of is not None:
+            record = await summaries.compute(business_id, as_of=as_of, now=now)
+        else:
+            # Out of date (or never stored): computed once now, and stored for the next views.
+            record = stored_if_current(summary, weeks, first, now) or await summaries.refresh_summary(
+                business_id, now=now
+            )
+        if record is None:
+            raise BusinessNotFoundError(business_id)
+        return connection, sync, record
 
     async def connection(self, business_id: int) -> ConnectionState:
         async with self.db.read() as session:

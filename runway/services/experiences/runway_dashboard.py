@@ -4,12 +4,16 @@ decisions waiting and the QuickBooks sync — the owner's home; plus the grid's 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domains.core.permissions import Capability
-from runway.services.calculators import AgingBuckets, RunwayResult
-from runway.services.calculators.runway_calculator import GridWeek
-from runway.services.data_orchestrators.business_figures import BusinessFigures, ItemLine, compute_figures
+from runway.services.data_orchestrators.business_figures import ItemLine
+from runway.services.data_orchestrators.business_summary_data_orchestrator import (
+    AgingRecord,
+    SummaryRecord,
+    WeekRecord,
+)
 from runway.services.data_orchestrators.runway_dashboard_data_orchestrator import (
     ConnectionState,
     NotConnectedError,
@@ -208,7 +212,7 @@ class CsvExport:
     rows: tuple[tuple[str | int, ...], ...]
 
 
-def _aging(buckets: AgingBuckets) -> AgingView:
+def _aging(buckets: AgingRecord) -> AgingView:
     return AgingView(
         buckets.current_cents,
         buckets.days_1_30_cents,
@@ -221,6 +225,10 @@ def _aging(buckets: AgingBuckets) -> AgingView:
     )
 
 
+def _cents(value: int | None) -> int:
+    return 0 if value is None else value
+
+
 def _nice_step(span: int, parts: int = 4) -> int:
     """A round tick step (1, 2 or 5 times a power of ten, in cents) giving about `parts` intervals."""
     raw = max(1, -(-span // parts))
@@ -231,7 +239,7 @@ def _nice_step(span: int, parts: int = 4) -> int:
     return 10 * magnitude
 
 
-def build_chart(grid: tuple[GridWeek, ...]) -> ChartView:
+def build_chart(grid: Sequence[WeekRecord]) -> ChartView:
     """Bars of each week's ending cash around a zero line, with round-number ticks."""
     width, height = 720, 260
     left, right, top, bottom = 88.0, 708.0, 12.0, 226.0
@@ -274,7 +282,7 @@ def build_chart(grid: tuple[GridWeek, ...]) -> ChartView:
     )
 
 
-def _grid_rows(runway: RunwayResult) -> tuple[GridRowView, ...]:
+def _grid_rows(record: SummaryRecord) -> tuple[GridRowView, ...]:
     return tuple(
         GridRowView(
             week=w.week,
@@ -288,9 +296,9 @@ def _grid_rows(runway: RunwayResult) -> tuple[GridRowView, ...]:
             net_change_cents=w.net_change_cents,
             ending_cents=w.ending_cents,
             below_minimum=w.below_minimum,
-            lowest=w.week == runway.lowest_cash_week,
+            lowest=w.week == record.lowest_cash_week,
         )
-        for w in runway.grid
+        for w in record.grid
     )
 
 
@@ -347,43 +355,35 @@ class RunwayDashboardService:
         self, business: BusinessContext, *, as_of: dt.date | None = None, now: dt.datetime | None = None
     ) -> DashboardView:
         now = now or dt.datetime.now(dt.UTC)
-        state, connection = await self._connection(business)
-        sync = sync_status_view(business.id, state, await self.data_orchestrator.sync_state(business.id), now)
-        inputs = await self.data_orchestrator.inputs(business.id, as_of=as_of, now=now)
-        has_data = inputs.snapshot.last_successful_sync_at is not None
-        figures: BusinessFigures | None = None
-        error = None
-        if has_data:
-            try:
-                figures = compute_figures(inputs)
-            except ValueError as exc:  # a currency that cannot be converted: say so instead of guessing
-                error = str(exc)
-        return self._view(business, inputs.as_of, as_of is None, connection, sync, figures, error, has_data)
+        state, sync_state, record = await self.data_orchestrator.page(business.id, as_of=as_of, now=now)
+        connection = ConnectionView(
+            business.id, state.status, state.last_error, business.can(Capability.APPROVE)
+        )
+        sync = sync_status_view(business.id, state, sync_state, now)
+        return self._view(business, as_of is None, connection, sync, record)
 
     def _view(
         self,
         business: BusinessContext,
-        as_of: dt.date,
         is_today: bool,
         connection: ConnectionView,
         sync: SyncStatusView,
-        figures: BusinessFigures | None,
-        error: str | None,
-        has_data: bool,
+        record: SummaryRecord,
     ) -> DashboardView:
-        currency = figures.inputs.currency if figures else "USD"
-        if figures is None:
+        has_data = record.last_sync_at is not None
+        shows_figures = has_data and record.error is None and record.has_figures
+        if not shows_figures:
             return DashboardView(
                 business_id=business.id,
                 name=business.name,
                 firm_name=business.firm_name,
-                as_of=as_of,
+                as_of=record.as_of,
                 as_of_is_today=is_today,
-                currency=currency,
+                currency="USD",
                 connection=connection,
                 sync=sync,
                 has_data=has_data,
-                error=error,
+                error=record.error if has_data else None,
                 snapshot_at=None,
                 has_bank_account=False,
                 cash_now_cents=0,
@@ -414,47 +414,45 @@ class RunwayDashboardService:
                 top_decisions=(),
                 can_sync=connection.connected,
             )
-        runway = figures.runway
-        reading = runway.runway
         return DashboardView(
             business_id=business.id,
             name=business.name,
             firm_name=business.firm_name,
-            as_of=as_of,
+            as_of=record.as_of,
             as_of_is_today=is_today,
-            currency=currency,
+            currency=record.currency,
             connection=connection,
             sync=sync,
             has_data=True,
             error=None,
-            snapshot_at=runway.snapshot_at,
-            has_bank_account=runway.has_bank_account,
-            cash_now_cents=runway.cash_now_cents,
-            card_balance_cents=runway.card_balance_cents,
-            cash_net_of_cards_cents=runway.cash_net_of_cards_cents,
-            runway_days=reading.days,
-            runway_weeks=None if reading.weeks is None else str(reading.weeks),
-            cash_zero_date=reading.cash_zero_date,
-            status=reading.status,
-            status_label=STATUS_LABELS[reading.status],
-            not_burning=reading.not_burning,
-            lowest_cash_cents=runway.lowest_cash_cents,
-            lowest_cash_week=runway.lowest_cash_week,
-            lowest_cash_week_start=figures.lowest_cash_week_start,
-            lowest_daily_cents=runway.lowest_daily_cents,
-            lowest_daily_date=runway.lowest_daily_date,
-            net_burn_4w_cents=runway.burn_4w.net_weekly_cents,
-            net_burn_13w_cents=runway.burn_13w.net_weekly_cents,
-            grid=_grid_rows(runway),
-            chart=build_chart(runway.grid),
-            ap=_aging(figures.aging.ap),
-            ar=_aging(figures.aging.ar),
-            hygiene_score=figures.hygiene.score,
-            issues_high=figures.hygiene.count("high"),
-            issues_medium=figures.hygiene.count("medium"),
-            issues_low=figures.hygiene.count("low"),
-            decisions_waiting=len(figures.waiting),
-            top_decisions=figures.waiting[:3],
+            snapshot_at=record.snapshot_at,
+            has_bank_account=record.has_bank_account,
+            cash_now_cents=_cents(record.cash_now_cents),
+            card_balance_cents=_cents(record.card_balance_cents),
+            cash_net_of_cards_cents=_cents(record.cash_net_of_cards_cents),
+            runway_days=record.runway_days,
+            runway_weeks=record.runway_weeks,
+            cash_zero_date=record.cash_zero_date,
+            status=record.status,
+            status_label=STATUS_LABELS.get(record.status, record.status),
+            not_burning=record.not_burning,
+            lowest_cash_cents=_cents(record.lowest_cash_cents),
+            lowest_cash_week=record.lowest_cash_week or 0,
+            lowest_cash_week_start=record.lowest_cash_week_start,
+            lowest_daily_cents=_cents(record.lowest_daily_cents),
+            lowest_daily_date=record.lowest_daily_date,
+            net_burn_4w_cents=_cents(record.net_burn_4w_cents),
+            net_burn_13w_cents=_cents(record.net_burn_13w_cents),
+            grid=_grid_rows(record),
+            chart=build_chart(record.grid) if record.grid else None,
+            ap=_aging(record.ap) if record.ap else None,
+            ar=_aging(record.ar) if record.ar else None,
+            hygiene_score=record.hygiene_score,
+            issues_high=record.issues_high,
+            issues_medium=record.issues_medium,
+            issues_low=record.issues_low,
+            decisions_waiting=record.decisions_waiting,
+            top_decisions=record.top_decisions[:3],
             can_sync=connection.connected,
         )
 
@@ -489,9 +487,21 @@ class RunwayDashboardService:
 
     async def grid_csv(self, business: BusinessContext, *, as_of: dt.date | None = None) -> CsvExport:
         """The 13-week grid as the report's columns, one row per week (amounts in integer cents)."""
-        inputs = await self.data_orchestrator.inputs(business.id, as_of=as_of, now=dt.datetime.now(dt.UTC))
-        runway = compute_figures(inputs).runway
-        rows = tuple(tuple(week.as_report()[key] for key in GRID_CSV_HEADER) for week in runway.grid)
+        record = await self.data_orchestrator.figures(business.id, as_of=as_of, now=dt.datetime.now(dt.UTC))
+        rows = tuple(
+            (
+                week.week,
+                week.start.isoformat(),
+                week.opening_cents,
+                week.receipts_invoices_cents,
+                week.receipts_baseline_cents,
+                week.disbursements_bills_cents,
+                week.disbursements_baseline_cents,
+                week.net_change_cents,
+                week.ending_cents,
+            )
+            for week in record.grid
+        )
         return CsvExport(
-            f"runway-13-weeks-{business.id}-{inputs.as_of.isoformat()}.csv", GRID_CSV_HEADER, rows
+            f"runway-13-weeks-{business.id}-{record.as_of.isoformat()}.csv", GRID_CSV_HEADER, rows
         )
