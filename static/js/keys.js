@@ -94,4 +94,6 @@
   });
 
   window.RunwayKeys = { select: select, move: move, help: help };
+  // Keys pressed before this deferred script ran are lost; say when the page listens.
+  document.documentElement.setAttribute("data-keys", "ready");
 })();

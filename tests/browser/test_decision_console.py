@@ -15,6 +15,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import keys_ready
+
 DEMO_LOGIN = "advisor@demo.runway.example"
 DEMO_PASSWORD = "runway-demo"
 TIGHT = "Tidewater Design Studio"
@@ -90,6 +92,7 @@ def test_work_six_items_with_the_keyboard_and_finalize_exactly_once(page: Page, 
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Decisions")).to_be_visible()
+    keys_ready(page)
     expect(page.locator("#plan-total")).to_contain_text("No decisions yet")
 
     rows = page.locator("#queue [data-keynav-item]")

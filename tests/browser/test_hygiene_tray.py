@@ -11,6 +11,8 @@ import sqlite3
 
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import keys_ready
+
 DEMO_LOGIN = "advisor@demo.runway.example"
 DEMO_PASSWORD = "runway-demo"
 MESSY = "Brightside Landscaping"
@@ -56,6 +58,7 @@ def test_triage_three_issues_with_the_keyboard_only(page: Page, demo_server, con
     page.keyboard.type(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Hygiene Tray")).to_be_visible()
+    keys_ready(page)
     high, first_score = counter(page, "high"), score(page)
     cleared = page.locator("#tray-counters .cleared")
     expect(cleared).to_have_attribute("data-cleared", "0")
@@ -98,6 +101,7 @@ def test_triage_three_issues_with_the_keyboard_only(page: Page, demo_server, con
 
     page.reload()
     expect(page.get_by_role("heading", name="Hygiene Tray")).to_be_visible()
+    keys_ready(page)
     for row_id in (dismissed, fixed, snoozed):
         expect(page.locator(f"#{row_id}")).to_have_count(0)
     assert {s: counter(page, s) for s in ("high", "medium", "low")} == after

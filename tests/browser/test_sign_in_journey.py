@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.support.browser import keys_ready
 from tests.support.personas import PASSWORD
 
 
@@ -18,6 +19,7 @@ def test_it_signs_in_with_the_keyboard_and_shows_the_shortcut_help(page: Page, l
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
+    keys_ready(page)
     expect(page.locator("[data-business-id]")).to_have_count(2)
 
     help_overlay = page.locator("#shortcut-help")
@@ -49,6 +51,7 @@ def test_keys_do_not_fire_while_typing_in_a_field(page: Page, live_server, conso
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
+    keys_ready(page)
     page.keyboard.press("/")
     filter_field = page.get_by_placeholder(re.compile("Filter"))
     expect(filter_field).to_be_focused()
@@ -80,6 +83,7 @@ def test_the_demo_advisor_sees_the_four_synced_demo_clients(page: Page, demo_ser
     page.keyboard.type("runway-demo")
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Clients", exact=True)).to_be_visible()
+    keys_ready(page)
     expect(page.locator("[data-business-id]")).to_have_count(4)
     expect(page.locator("#client-list")).to_contain_text("Brightside Landscaping")
     assert console_errors == []
