@@ -152,7 +152,8 @@ class SummaryRecord:
         cls, business_id: int, fields: dict[str, Any], weeks: Sequence[dict[str, Any]]
     ) -> SummaryRecord:
         """Exactly what `of` would give after storing `fields` and `weeks` (for views that are not stored)."""
-        return cls._build(business_id, fields["computed_at"], fields.__getitem__, [_Week(**w) for w in weeks])
+        stored = [WeekRecord(**w) for w in weeks]
+        return cls._build(business_id, fields["computed_at"], fields.__getitem__, stored)
 
     @classmethod
     def _build(
@@ -197,22 +198,6 @@ class SummaryRecord:
             ar=_aging_record(get, "ar"),
             grid=tuple(WeekRecord(*(getattr(week, name) for name in WEEK_COLUMNS)) for week in weeks),
         )
-
-
-@dataclass(frozen=True, slots=True)
-class _Week:
-    """A grid week not stored (yet): what `WeekRecord` is built from, like a `SummaryWeek` row."""
-
-    week: int
-    start: dt.date
-    opening_cents: int
-    receipts_invoices_cents: int
-    receipts_baseline_cents: int
-    disbursements_bills_cents: int
-    disbursements_baseline_cents: int
-    net_change_cents: int
-    ending_cents: int
-    below_minimum: bool
 
 
 def _aging_record(get: Any, side: str) -> AgingRecord | None:
@@ -397,7 +382,7 @@ class BusinessSummaryDataOrchestrator:
             row = await summaries.upsert_summary(session, business_id, **fields)
             await summaries.replace_weeks(session, business_id, weeks)
             await summaries.set_week_mark(session, business_id, monday_of(inputs.as_of), keys)
-            stored_weeks = [_Week(**week) for week in weeks]
+            stored_weeks = [WeekRecord(**week) for week in weeks]
             return SummaryRecord.of(row, stored_weeks)
 
     async def current(self, business_id: int, *, now: dt.datetime | None = None) -> SummaryRecord | None:

@@ -24,7 +24,6 @@ from runway.services.data_orchestrators.runway_dashboard_data_orchestrator impor
 from runway.services.experiences.business_list import BusinessContext
 
 __all__ = [
-    "AgingView",
     "ChartView",
     "ConnectionView",
     "CsvExport",
@@ -146,18 +145,6 @@ class GridRowView:
 
 
 @dataclass(frozen=True, slots=True)
-class AgingView:
-    current_cents: int
-    days_1_30_cents: int
-    days_31_60_cents: int
-    days_61_90_cents: int
-    days_91_plus_cents: int
-    unapplied_cents: int
-    open_cents: int
-    net_cents: int
-
-
-@dataclass(frozen=True, slots=True)
 class DashboardView:
     business_id: int
     name: str
@@ -189,8 +176,8 @@ class DashboardView:
     net_burn_13w_cents: int
     grid: tuple[GridRowView, ...]
     chart: ChartView | None
-    ap: AgingView | None
-    ar: AgingView | None
+    ap: AgingRecord | None
+    ar: AgingRecord | None
     hygiene_score: int | None
     issues_high: int
     issues_medium: int
@@ -210,19 +197,6 @@ class CsvExport:
     filename: str
     header: tuple[str, ...]
     rows: tuple[tuple[str | int, ...], ...]
-
-
-def _aging(buckets: AgingRecord) -> AgingView:
-    return AgingView(
-        buckets.current_cents,
-        buckets.days_1_30_cents,
-        buckets.days_31_60_cents,
-        buckets.days_61_90_cents,
-        buckets.days_91_plus_cents,
-        buckets.unapplied_cents,
-        buckets.open_cents,
-        buckets.net_cents,
-    )
 
 
 def _cents(value: int | None) -> int:
@@ -445,8 +419,8 @@ class RunwayDashboardService:
             net_burn_13w_cents=_cents(record.net_burn_13w_cents),
             grid=_grid_rows(record),
             chart=build_chart(record.grid) if record.grid else None,
-            ap=_aging(record.ap) if record.ap else None,
-            ar=_aging(record.ar) if record.ar else None,
+            ap=record.ap,
+            ar=record.ar,
             hygiene_score=record.hygiene_score,
             issues_high=record.issues_high,
             issues_medium=record.issues_medium,
