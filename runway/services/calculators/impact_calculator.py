@@ -615,13 +615,15 @@ class PreparedForecast:
         plan = self.plan(already_decided)
         return tuple(self.impact_on(plan, (change,)) for change in changes)
 
-    def compare(self, before: DecisionPlan, after: DecisionPlan) -> PlanImpact:
-        """The deltas from one plan to another."""
+    def compare(self, before: DecisionPlan, after: DecisionPlan, *, past_terms: bool = True) -> PlanImpact:
+        """The deltas from one plan to another (``past_terms=False``: leave days past terms out)."""
         old, new = before.figures(), after.figures()
         delta, direction = runway_delta(old.runway.days, new.runway.days)
         # A plan extended from `before` knows which bills it planned; another is compared item by item.
         changed: Iterable[str] = (
-            after.touched
+            ()
+            if not past_terms
+            else after.touched
             if after.parent is before
             else [b for b, on in after.planned.items() if before.planned.get(b) != on]
         )

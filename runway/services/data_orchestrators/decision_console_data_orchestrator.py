@@ -198,7 +198,10 @@ class ConsoleData:
     snapshot: BusinessSnapshot
     # The books' data-version stamp the snapshot belongs to (None: never synced): a key for derived caches.
     books_stamp: str | None
-    decisions: tuple[DecisionRecord, ...]
+    # Each item's current decision, by (entity type, QBO Id).
+    current: Mapping[tuple[str, str], DecisionRecord] = field(hash=False)
+    # (id, version) of the current decisions that shape the forecast: a key for kept plans.
+    plan_key: frozenset[tuple[int, int]]
     critical_vendor_ids: frozenset[str]
     open_issues: tuple[IssueRef, ...]
     pay_run_weekday: int
@@ -212,17 +215,38 @@ class ConsoleData:
 class _QueueState:
     """What the decision queue holds besides the books: current decisions, flags, settings, finalize."""
 
-    decisions: tuple[DecisionRecord, ...]
+    current: Mapping[tuple[str, str], DecisionRecord]
+    plan_key: frozenset[tuple[int, int]]
     critical_vendor_ids: frozenset[str]
     pay_run_weekday: int
     batch: BatchProgress | None
 
+    @classmethod
+    def of(
+        cls,
+        decisions: Iterable[DecisionRecord],
+        critical_vendor_ids: frozenset[str],
+        pay_run_weekday: int,
+        batch: BatchProgress | None,
+    ) -> _QueueState:
+        current = {(d.entity_type, d.qbo_id): d for d in decisions if d.is_current}
+        plan_key = frozenset((d.id, d.version) for d in plan_decisions(current.values()))
+        return cls(current, plan_key, critical_vendor_ids, pay_run_weekday, batch)
+
     def with_current(self, record: DecisionRecord) -> _QueueState:
-        """This state after `record` became its item's current decision (replacing the one before)."""
+        """This state after `record` became its item's current decision (replacing the one before).
+
+        Copies in C rather than passes in Python: a keypress on a queue of thousands of decisions."""
         key = (record.entity_type, record.qbo_id)
-        kept = [d for d in self.decisions if (d.entity_type, d.qbo_id) != key]
-        decisions = tuple(sorted((*kept, record), key=lambda d: (d.decided_at, d.id)))
-        return _QueueState(decisions, self.critical_vendor_ids, self.pay_run_weekday, self.batch)
+        current = dict(self.current)
+        replaced = current.get(key)
+        current[key] = record
+        plan_key = self.plan_key
+        if replaced is not None:
+            plan_key = plan_key - {(replaced.id, replaced.version)}
+        if record.status in PLAN_STATUSES:
+            plan_key = plan_key | {(record.id, record.version)}
+        return _QueueState(current, plan_key, self.critical_vendor_ids, self.pay_run_weekday, self.batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,7 +408,8 @@ class DecisionConsoleDataOrchestrator:
             as_of=as_of,
             snapshot=snapshot,
             books_stamp=stamp,
-            decisions=queue.decisions,
+            current=queue.current,
+            plan_key=queue.plan_key,
             critical_vendor_ids=queue.critical_vendor_ids,
             open_issues=await self._blocking_issues(business_id, as_of, stamp, triage),
             pay_run_weekday=queue.pay_run_weekday,
@@ -396,11 +421,11 @@ class DecisionConsoleDataOrchestrator:
     async def _queue_state(self, session: Any, business_id: int, stamp: str | None) -> _QueueState:
         """The decision queue's own state as the database holds it (kept under its stamp when it has one)."""
         batch_row = await repo.running_batch(session, business_id)
-        state = _QueueState(
-            decisions=await _records(session, await repo.current_decision_rows(session, business_id)),
-            critical_vendor_ids=frozenset(await repo.critical_vendor_ids(session, business_id)),
-            pay_run_weekday=await repo.pay_run_weekday(session, business_id),
-            batch=await self._progress(session, business_id, batch_row) if batch_row is not None else None,
+        state = _QueueState.of(
+            await _records(session, await repo.current_decision_rows(session, business_id)),
+            frozenset(await repo.critical_vendor_ids(session, business_id)),
+            await repo.pay_run_weekday(session, business_id),
+            await self._progress(session, business_id, batch_row) if batch_row is not None else None,
         )
         return _QUEUE_STATE.put((business_id, stamp), state) if stamp is not None else state
 

@@ -48,6 +48,7 @@ from runway.services.calculators.snapshots import (
 from runway.services.data_orchestrators.books_cache import BooksCache
 from runway.services.data_orchestrators.decision_console_data_orchestrator import (
     OPEN_STATUSES,
+    PLAN_STATUSES,
     QUEUED_STATUSES,
     BatchNotFoundError,
     BatchProgress,
@@ -476,29 +477,36 @@ _PLANS: BooksCache[tuple[PreparedForecast, DecisionPlan]] = BooksCache(size=16)
 
 @dataclass(frozen=True, slots=True)
 class _KeptPlan:
-    records: tuple[DecisionRecord, ...]
+    key: frozenset[tuple[int, int]]
     plan: DecisionPlan
 
 
-def _plan_key(
-    forecast: PreparedForecast, records: Iterable[DecisionRecord]
-) -> tuple[int, frozenset[tuple[int, int]]]:
-    return id(forecast), frozenset((d.id, d.version) for d in records)
+def _kept_plan(
+    books: _Books,
+    records: Callable[[], Iterable[DecisionRecord]],
+    key: frozenset[tuple[int, int]] | None = None,
+) -> _KeptPlan:
+    """The plan of `records` (read only when no plan is kept under `key`, their (id, version) pairs)."""
+    listed: tuple[DecisionRecord, ...] | None = None
+    if key is None:
+        listed = tuple(records())
+        key = frozenset((d.id, d.version) for d in listed)
+    forecast = books.forecast
+    kept = _PLANS.get((id(forecast), key))
+    if kept is not None and kept[0] is forecast:
+        return _KeptPlan(key, kept[1])
+    plan = forecast.plan(_change(d) for d in (listed if listed is not None else records()))
+    _PLANS.put((id(forecast), key), (forecast, plan))
+    return _KeptPlan(key, plan)
 
 
 def _plan_of(books: _Books, records: Iterable[DecisionRecord]) -> DecisionPlan:
-    records = tuple(records)
-    forecast = books.forecast
-    kept = _PLANS.get(_plan_key(forecast, records))
-    if kept is not None and kept[0] is forecast:
-        return kept[1]
-    plan = forecast.plan(_change(d) for d in records)
-    _PLANS.put(_plan_key(forecast, records), (forecast, plan))
-    return plan
+    listed = tuple(records)
+    return _kept_plan(books, lambda: listed).plan
 
 
-def _keep_plan(books: _Books, records: Iterable[DecisionRecord], plan: DecisionPlan) -> None:
-    _PLANS.put(_plan_key(books.forecast, records), (books.forecast, plan))
+def _keep_plan(books: _Books, key: frozenset[tuple[int, int]], plan: DecisionPlan) -> None:
+    _PLANS.put((id(books.forecast), key), (books.forecast, plan))
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,6 +514,8 @@ class _Context:
     data: ConsoleData
     books: _Books
     current: Mapping[tuple[str, str], DecisionRecord]
+    # (id, version) of the current decisions in the plan (see `_kept_plan`).
+    plan_key: frozenset[tuple[int, int]]
     business: BusinessContext
     user: CurrentUser
 
@@ -740,8 +750,8 @@ class DecisionConsoleService:
         except StaleDecisionError as stale:
             raise await self._conflict(business, user, entity_type, qbo_id, stale) from None
         # The plan the next keypress starts from is this one with the new decision in: keep it.
-        _keep_plan(ctx.books, (*others.records, record), impact.plan)
-        return self._after_change(business, user, ctx, record)
+        _keep_plan(ctx.books, others.key | {(record.id, record.version)}, impact.plan)
+        return self._after_change(business, user, ctx, record, plan=impact.plan)
 
     async def _approve(
         self,
@@ -934,7 +944,8 @@ class DecisionConsoleService:
         return _Context(
             data=data,
             books=self._books(data),
-            current={(d.entity_type, d.qbo_id): d for d in data.decisions if d.is_current},
+            current=data.current,
+            plan_key=data.plan_key,
             business=business,
             user=user,
         )
@@ -968,15 +979,26 @@ class DecisionConsoleService:
         return _BOOKS.put(key, books) if cacheable else books
 
     def _after_change(
-        self, business: BusinessContext, user: CurrentUser, ctx: _Context, record: DecisionRecord
+        self,
+        business: BusinessContext,
+        user: CurrentUser,
+        ctx: _Context,
+        record: DecisionRecord,
+        *,
+        plan: DecisionPlan | None = None,
     ) -> KeypressView:
         # A decision changes neither the books nor the other items' decisions: the context read before
-        # it, with the item's decision replaced by the one just written, is the queue as it is now.
+        # it, with the item's decision replaced by the one just written, is the queue as it is now
+        # (`plan`: the plan of every current decision, when the caller already has it).
         key = (record.entity_type, record.qbo_id)
-        others = tuple(d for d in ctx.data.decisions if (d.entity_type, d.qbo_id) != key or not d.is_current)
-        decisions = tuple(sorted((*others, record), key=lambda d: (d.decided_at, d.id)))
-        ctx = self._context_of(replace(ctx.data, decisions=decisions), business, user)
-        return self._keypress(ctx, self._row_for(ctx, *key))
+        current = dict(ctx.current)
+        replaced = current.get(key)
+        current[key] = record
+        plan_key = ctx.plan_key - {(replaced.id, replaced.version)} if replaced else ctx.plan_key
+        if record.status in PLAN_STATUSES:
+            plan_key = plan_key | {(record.id, record.version)}
+        ctx = replace(ctx, current=current, plan_key=plan_key)
+        return self._keypress(ctx, self._row_for(ctx, *key), plan=plan)
 
     async def _conflict(
         self,
@@ -993,11 +1015,18 @@ class DecisionConsoleService:
             row = replace(row, mode="conflict", message=message)
         return ConsoleConflictError(self._keypress(ctx, row, message=message), stale.reason)
 
-    def _keypress(self, ctx: _Context, row: RowView | None, *, message: str | None = None) -> KeypressView:
+    def _keypress(
+        self,
+        ctx: _Context,
+        row: RowView | None,
+        *,
+        message: str | None = None,
+        plan: DecisionPlan | None = None,
+    ) -> KeypressView:
         return KeypressView(
             business_id=ctx.business.id,
             row=row,
-            header=self._header(ctx),
+            header=self._header(ctx, plan),
             counters=self._counters(ctx),
             message=message,
         )
@@ -1022,11 +1051,17 @@ class DecisionConsoleService:
             connected=ctx.data.connected,
         )
 
-    def _header(self, ctx: _Context) -> HeaderView:
+    def _header(self, ctx: _Context, plan_all: DecisionPlan | None = None) -> HeaderView:
         plan = plan_decisions(ctx.current.values())
         done = [d for d in plan if d.status == DONE]
         queued = [d for d in plan if d.status in QUEUED_STATUSES and not ctx.hidden(d)]
-        result = ctx.forecast.compare(_plan_of(ctx.books, done), _plan_of(ctx.books, (*done, *queued)))
+        # Done and queued decisions are every decision of the plan: `plan_all`, when the caller has it.
+        every = (
+            plan_all
+            if plan_all is not None
+            else _kept_plan(ctx.books, lambda: (*done, *queued), ctx.plan_key).plan
+        )
+        result = ctx.forecast.compare(_plan_of(ctx.books, done), every, past_terms=False)
         before, after = result.before, result.after
         return HeaderView(
             currency=ctx.currency,
@@ -1090,12 +1125,14 @@ class DecisionConsoleService:
 
     def _plan_without(self, ctx: _Context, entity_type: str, qbo_id: str) -> _KeptPlan:
         """The plan of every current decision but the item's own (what a decision on it is priced on)."""
-        records = tuple(
-            d
-            for d in plan_decisions(ctx.current.values())
-            if (d.entity_type, d.qbo_id) != (entity_type, qbo_id)
+        key = (entity_type, qbo_id)
+        mine = ctx.current.get(key)
+        plan_key = ctx.plan_key - {(mine.id, mine.version)} if mine is not None else ctx.plan_key
+        return _kept_plan(
+            ctx.books,
+            lambda: (d for d in plan_decisions(ctx.current.values()) if (d.entity_type, d.qbo_id) != key),
+            plan_key,
         )
-        return _KeptPlan(records, _plan_of(ctx.books, records))
 
     def _listing(self, ctx: _Context) -> list[tuple[str, str, QueueItem | None, DecisionRecord | None]]:
         """The queue's rows in order: (entity type, QBO Id, queue item, current decision)."""
