@@ -63,8 +63,11 @@ async def serial_ms(client: LoopbackClient, requests: list[Req]) -> float:
         response = await client.request(req.method, req.path, data=req.data, headers=req.headers)
         times.append((time.perf_counter() - start) * 1000)
         if response.status_code not in req.expect:
+            # The request id finds the server's log line (kept with `--keep`, in the server's data dir).
+            request_id = response.headers.get("x-request-id", "?")
             raise RuntimeError(
-                f"{req.method} {req.path} answered {response.status_code}: {response.text[:600]}"
+                f"{req.method} {req.path} answered {response.status_code} (request id {request_id}): "
+                f"{response.text[:300]}"
             )
     times.sort()
     return times[len(times) // 2]
