@@ -36,19 +36,9 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def current_decisions(session: AsyncSession, business_id: int) -> list[Decision]:
-    """Every item's current decision, oldest first."""
-    return list(
-        await session.scalars(
-            select(Decision)
-            .where(Decision.business_id == business_id, Decision.is_current.is_(True))
-            .order_by(Decision.decided_at, Decision.id)
-        )
-    )
-
-
 async def current_decision_rows(session: AsyncSession, business_id: int) -> list[Any]:
-    """`current_decisions` as plain rows (attribute access by column name, no ORM identity map)."""
+    """Every item's current decision, oldest first, as plain rows (attribute access by column name, no ORM
+    identity map: a queue can hold thousands)."""
     table = Decision.__table__
     return list(
         (

@@ -608,13 +608,6 @@ class PreparedForecast:
         """Deltas of ``changes`` on top of an existing plan (left as it is; the result holds the new one)."""
         return self.compare(plan, plan.extended(changes))
 
-    def each(
-        self, changes: Iterable[DecisionChange], *, already_decided: Iterable[DecisionChange] = ()
-    ) -> tuple[PlanImpact, ...]:
-        """The deltas of each change on its own (on top of ``already_decided``), in the given order."""
-        plan = self.plan(already_decided)
-        return tuple(self.impact_on(plan, (change,)) for change in changes)
-
     def compare(self, before: DecisionPlan, after: DecisionPlan, *, past_terms: bool = True) -> PlanImpact:
         """The deltas from one plan to another (``past_terms=False``: leave days past terms out)."""
         old, new = before.figures(), after.figures()

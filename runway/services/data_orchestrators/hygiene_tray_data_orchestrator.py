@@ -14,7 +14,7 @@ after so a fix can be undone where QuickBooks allows it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -399,6 +399,18 @@ def _amount(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(Decimal("0.01"))
 
 
+async def _again_if_raced(write: Callable[[], Awaitable[None]], attempts: int = 3) -> None:
+    """Run a write that re-reads what it changes once more when another app instance won a race to insert
+    the same unique entry first (PostgreSQL; SQLite serialises writers)."""
+    for attempt in range(attempts):
+        try:
+            await write()
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+
+
 class HygieneTrayDataOrchestrator:
     """Reads and writes the Hygiene Tray's data; holds no state between calls."""
 
@@ -500,13 +512,15 @@ class HygieneTrayDataOrchestrator:
             or now - triage.evaluated_at >= REGISTER_MAX_AGE
         )
         if books_changed or dated:
-            await self._record_evaluation(
-                business_id,
-                snapshot,
-                detected,
-                hidden,
-                day,
-                clear_displays=books_changed or triage.evaluated_on != day,
+            await _again_if_raced(
+                lambda: self._record_evaluation(
+                    business_id,
+                    snapshot,
+                    detected,
+                    hidden,
+                    day,
+                    clear_displays=books_changed or triage.evaluated_on != day,
+                )
             )
             async with self.db.read() as session:
                 triage = await repo.load_triage_state(session, business_id)
@@ -562,30 +576,7 @@ class HygieneTrayDataOrchestrator:
     ) -> None:
         """Bring the register in line with the books: new issues, reopened ones, cleared ones, and every open
         entry as detected now (what the firm tray shows); stored row displays go when the books changed.
-
-        Another app instance may bring the same register up to date at the same moment: the register is
-        read again inside the write, and a write that loses the race on a new entry is done once more on
-        what the other one wrote."""
-        for attempt in range(3):
-            try:
-                await self._write_evaluation(
-                    business_id, snapshot, detected, hidden, as_of, clear_displays=clear_displays
-                )
-                return
-            except IntegrityError:
-                if attempt == 2:
-                    raise
-
-    async def _write_evaluation(
-        self,
-        business_id: int,
-        snapshot: BusinessSnapshot,
-        detected: tuple[HygieneIssue, ...],
-        hidden: Mapping[IssueKey, str],
-        as_of: dt.date,
-        *,
-        clear_displays: bool,
-    ) -> None:
+        The register is read again inside the write, as another app instance may have just written it."""
         by_key = {issue_key(i): i for i in detected}
         balances = _open_balances(snapshot)
         async with self.db.write() as session:

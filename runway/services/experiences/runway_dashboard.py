@@ -97,6 +97,7 @@ class ChartBar:
     week: int
     start: dt.date
     ending_cents: int
+    # SVG viewBox coordinates (not money: the amount is `ending_cents`).
     x: float
     y: float
     width: float
