@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -30,19 +30,15 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, RelationshipProperty, declared_attr, mapped_column, selectinload
 from sqlalchemy.sql import cast
 
 from domains.core.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
 
-# Columns the sync machinery fills; a mapped row supplies every other column of its table.
-_MANAGED_COLUMNS = frozenset({"id", "business_id", "synced_at"})
-_MANAGED_LINE_COLUMNS = frozenset({"id", "business_id", "position"})
-
 # Parents per line replacement and per delete: keeps an IN (...) list well under SQLite's 32,766
-# bound-parameter limit. (Entity upserts are batched by SQLAlchemy's insertmanyvalues, 1,000 rows each.)
+# bound-parameter limit. (Entity upserts go 1,000 rows per statement, see `_ROWS_PER_STATEMENT`.)
 _CHUNK = 500
 
 
@@ -187,14 +183,6 @@ def _expected_columns(table: Table, managed: frozenset[str]) -> frozenset[str]:
     return frozenset(c.key for c in table.columns) - managed
 
 
-def _check_complete(values: Mapping[str, Any], table: Table, managed: frozenset[str], what: str) -> None:
-    expected = _expected_columns(table, managed)
-    if values.keys() != expected:
-        missing = expected - values.keys()
-        unknown = values.keys() - expected
-        raise ValueError(f"{what} for {table.name}: missing {sorted(missing)}, unknown {sorted(unknown)}")
-
-
 def _dedupe(rows: Iterable[EntityRow]) -> list[EntityRow]:
     # PostgreSQL refuses to update the same row twice in one INSERT ... ON CONFLICT; keep the newest version.
     newest: dict[str, EntityRow] = {}
@@ -203,6 +191,128 @@ def _dedupe(rows: Iterable[EntityRow]) -> list[EntityRow]:
         if current is None or int(row.values["sync_token"]) >= int(current.values["sync_token"]):
             newest[row.qbo_id] = row
     return list(newest.values())
+
+
+# Bound parameters per statement: under SQLite's 32,766 and asyncpg's 32,767.
+_MAX_PARAMETERS = 32_000
+_ROWS_PER_STATEMENT = 1_000
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _DriverRows:
+    """How one table's rows go to the database driver on one dialect, without a Core statement per row.
+
+    `columns` are the columns a mapped row supplies, in statement order after the `leading` ones the
+    sync machinery fills (business_id, synced_at; for lines business_id, the parent key, position).
+    `processors` are SQLAlchemy's own bind processors for this dialect (JSON text, datetimes, dates,
+    booleans), so the stored values are exactly what a Core statement would store.
+    """
+
+    dialect: Dialect
+    table: Table
+    leading: tuple[str, ...]
+    columns: tuple[str, ...]
+    expected: frozenset[str]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    leading_processors: tuple[Callable[[Any], Any] | None, ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.leading) + len(self.columns)
+
+    def quote(self, name: str) -> str:
+        return str(self.dialect.identifier_preparer.quote(name))
+
+    def check(self, values: Mapping[str, Any], what: str) -> None:
+        if values.keys() != self.expected:
+            missing = self.expected - values.keys()
+            unknown = values.keys() - self.expected
+            raise ValueError(
+                f"{what} for {self.table.name}: missing {sorted(missing)}, unknown {sorted(unknown)}"
+            )
+
+    def values(self, values: Mapping[str, Any]) -> list[Any]:
+        """The row's own values in statement order, converted for the driver."""
+        record = list(map(values.__getitem__, self.columns))
+        for index, process in self.processors:
+            record[index] = process(record[index])
+        return record
+
+    def leading_values(self, *values: Any) -> list[Any]:
+        return [v if p is None else p(v) for v, p in zip(values, self.leading_processors, strict=True)]
+
+    def placeholders(self, rows: int) -> str:
+        width = self.width
+        if self.dialect.paramstyle == "qmark":
+            group = "(" + ", ".join(["?"] * width) + ")"
+            return ", ".join([group] * rows)
+        return ", ".join(
+            "(" + ", ".join(f"${row * width + col + 1}" for col in range(width)) + ")" for row in range(rows)
+        )
+
+    def column_list(self) -> str:
+        return ", ".join(self.quote(key) for key in (*self.leading, *self.columns))
+
+
+@functools.lru_cache(maxsize=128)
+def _driver_rows(table: Table, dialect: Dialect, leading: tuple[str, ...]) -> _DriverRows:
+    if dialect.paramstyle not in {"qmark", "numeric_dollar"}:
+        raise RuntimeError(f"upsert does not support the {dialect.paramstyle!r} parameter style")
+
+    def processor(key: str) -> Callable[[Any], Any] | None:
+        return table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+
+    columns = tuple(c.key for c in table.columns if c.key != "id" and c.key not in leading)
+    return _DriverRows(
+        dialect,
+        table,
+        leading,
+        columns,
+        _expected_columns(table, frozenset(("id", *leading))),
+        tuple((i, process) for i, key in enumerate(columns) if (process := processor(key)) is not None),
+        tuple(processor(key) for key in leading),
+    )
+
+
+# The SQL below is built from table metadata only (quoted identifiers); every value is a bound parameter.
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_sql(rows: _DriverRows, count: int) -> str:
+    """INSERT of `count` rows ... ON CONFLICT (business_id, qbo_id) DO UPDATE unless the stored SyncToken
+    is higher ... RETURNING id, qbo_id: the rule `upsert_entities` documents, in the driver's own SQL."""
+    q = rows.quote
+    table = rows.dialect.identifier_preparer.format_table(rows.table)
+    updated = [key for key in (*rows.leading, *rows.columns) if key not in {"business_id", "qbo_id"}]
+    assignments = ", ".join(f"{q(key)} = excluded.{q(key)}" for key in updated)
+    token, excluded_token = f"{table}.{q('sync_token')}", f"excluded.{q('sync_token')}"
+    return (
+        f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.placeholders(count)} "  # noqa: S608
+        f"ON CONFLICT ({q('business_id')}, {q('qbo_id')}) DO UPDATE SET {assignments} "
+        f"WHERE CAST({token} AS BIGINT) <= CAST({excluded_token} AS BIGINT) "
+        f"RETURNING {q('id')}, {q('qbo_id')}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _delete_lines_sql(lines: _DriverRows, count: int) -> str:
+    """DELETE of one business's lines of `count` parents (parameters: business_id, then the parent ids)."""
+    q = lines.quote
+    business, parent = q(lines.leading[0]), q(lines.leading[1])
+    if lines.dialect.paramstyle == "qmark":
+        first, marks = "?", ", ".join(["?"] * count)
+    else:
+        first, marks = "$1", ", ".join(f"${index + 2}" for index in range(count))
+    table = lines.dialect.identifier_preparer.format_table(lines.table)
+    # Unary plus keeps the planner off the business_id index: without statistics SQLite would walk every
+    # line of the business for each page instead of looking up the parents' lines.
+    return f"DELETE FROM {table} WHERE +{business} = {first} AND {parent} IN ({marks})"  # noqa: S608
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(rows: _DriverRows) -> str:
+    table = rows.dialect.identifier_preparer.format_table(rows.table)
+    return f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.placeholders(1)}"  # noqa: S608
 
 
 async def upsert_entities(
@@ -222,37 +332,35 @@ async def upsert_entities(
     """
     table = model.__table__
     assert isinstance(table, Table)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        insert_fn: Any = postgresql.insert
-    elif dialect == "sqlite":
-        insert_fn = sqlite.insert
-    else:
-        raise RuntimeError(f"upsert is implemented for sqlite and postgresql, not {dialect}")
-
-    rel = lines_relationship(model)
-    now = synced_at or utcnow()
+    dialect = session.get_bind().dialect
+    if dialect.name not in {"postgresql", "sqlite"}:
+        raise RuntimeError(f"upsert is implemented for sqlite and postgresql, not {dialect.name}")
     pending = _dedupe(rows)
     if not pending:
         return []
-    insert = insert_fn(table)
-    excluded = insert.excluded
-    # One statement, compiled once and cached, executed with every row as parameters: SQLAlchemy batches
-    # it into multi-row INSERTs itself. Building `.values(list)` per chunk instead recompiled a fresh
-    # 500-row statement each time, which was most of the sync's CPU (see docs/performance.md).
-    stmt = insert.on_conflict_do_update(
-        index_elements=[table.c.business_id, table.c.qbo_id],
-        set_={c.key: excluded[c.key] for c in table.columns if c.key not in {"id", "business_id", "qbo_id"}},
-        where=cast(table.c.sync_token, BigInteger) <= cast(excluded.sync_token, BigInteger),
-    ).returning(table.c.id, table.c.qbo_id)
-    params = []
+    # Rows go to the driver as one multi-row INSERT ... ON CONFLICT per 1,000 rows, from SQL built once
+    # per table and size, with the values already converted: a Core statement spent most of a sync's CPU
+    # on per-row parameter handling (see docs/performance.md).
+    driver = _driver_rows(table, dialect, ("business_id", "synced_at"))
+    leading = driver.leading_values(business_id, synced_at or utcnow())
+    records: list[list[Any]] = []
     for row in pending:
-        _check_complete(row.values, table, _MANAGED_COLUMNS, "entity row")
-        # `raw` goes to the JSON column as parsed, Decimals included: the engines' JSON serializer writes
-        # them as exact numbers (domains.core.db.json_serializer), so no copy is made here.
-        params.append({**row.values, "business_id": business_id, "synced_at": now})
-    # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
-    stored = {qbo_id: row_id for row_id, qbo_id in (await session.execute(stmt, params)).all()}
+        driver.check(row.values, "entity row")
+        records.append(driver.values(row.values))
+    connection = await session.connection()
+    per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // driver.width))
+    stored: dict[str, int] = {}
+    for start in range(0, len(records), per_statement):
+        batch = records[start : start + per_statement]
+        params: list[Any] = []
+        for record in batch:
+            params += leading
+            params += record
+        result = await connection.exec_driver_sql(_upsert_sql(driver, len(batch)), tuple(params))
+        # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
+        returned: Sequence[Any] = result.all()
+        stored.update((qbo_id, row_id) for row_id, qbo_id in returned)
+    rel = lines_relationship(model)
     if rel is not None and stored:
         for start in range(0, len(pending), _CHUNK):
             chunk = pending[start : start + _CHUNK]
@@ -272,24 +380,20 @@ async def _replace_lines(
     line_table = rel.target
     assert isinstance(line_table, Table)
     parent_column = _line_parent_column(rel)
-    await session.execute(
-        delete(line_table).where(
-            line_table.c.business_id == business_id, line_table.c[parent_column].in_(stored.values())
-        )
-    )
-    managed = _MANAGED_LINE_COLUMNS | {parent_column}
-    new_lines = []
+    driver = _driver_rows(line_table, session.get_bind().dialect, ("business_id", parent_column, "position"))
+    connection = await session.connection()
+    parent_ids = tuple(stored.values())
+    await connection.exec_driver_sql(_delete_lines_sql(driver, len(parent_ids)), (business_id, *parent_ids))
+    new_lines: list[tuple[Any, ...]] = []
     for row in chunk:
         parent_id = stored.get(row.qbo_id)
         if parent_id is None:
             continue
         for position, line in enumerate(row.lines):
-            _check_complete(line, line_table, managed, "line")
-            new_lines.append(
-                {**line, "business_id": business_id, parent_column: parent_id, "position": position}
-            )
+            driver.check(line, "line")
+            new_lines.append((*driver.leading_values(business_id, parent_id, position), *driver.values(line)))
     if new_lines:
-        await session.execute(line_table.insert(), new_lines)
+        await connection.exec_driver_sql(_insert_sql(driver), new_lines)
 
 
 async def delete_entities(

@@ -239,3 +239,29 @@ async def test_raw_numbers_read_back_exactly_on_both_databases(database: Databas
         assert bill.raw["ExchangeRate"] == exotic
         assert bill.raw["DocNumber"] == "NL-8812"
         assert bill.raw["Line"][0]["Amount"] == Decimal("1402.67")
+
+
+async def test_large_batches_span_statements_on_both_databases(database: Database) -> None:
+    """More rows than one INSERT carries: every row lands once, older versions are skipped, lines follow."""
+    async with database.write() as session:
+        business_id = (await core.create_business(session, name="Many Bills Ltd")).id
+    first = [bill_row(Id=str(n), SyncToken="2") for n in range(1, 1_206)]
+    async with database.write() as session:
+        written = await upsert_entities(session, business_id, Bill, first)
+    assert sorted(written, key=int) == [str(n) for n in range(1, 1_206)]
+    # Odd Ids come back older (skipped), even Ids newer with a single line (rewritten, lines replaced).
+    one_line = [{"Id": "1", "Amount": Decimal("5.00"), "DetailType": "AccountBasedExpenseLineDetail"}]
+    second = [
+        bill_row(Id=str(n), SyncToken="1") if n % 2 else bill_row(Id=str(n), SyncToken="3", Line=one_line)
+        for n in range(1, 1_206)
+    ]
+    async with database.write() as session:
+        written = await upsert_entities(session, business_id, Bill, second)
+    assert sorted(written, key=int) == [str(n) for n in range(2, 1_206, 2)]
+    async with database.read() as session:
+        bills = {bill.qbo_id: bill for bill in await list_bills(session, business_id, with_lines=True)}
+    assert len(bills) == 1_205
+    assert (bills["1"].sync_token, len(bills["1"].lines)) == ("2", 2)
+    assert (bills["1204"].sync_token, [line.amount_cents for line in bills["1204"].lines]) == ("3", [500])
+    assert bills["1204"].raw["Id"] == "1204"
+    assert bills["1204"].qbo_updated_at.tzinfo is not None
