@@ -40,169 +40,204 @@ class MappingError(ValueError):
         super().__init__(f"{where}: {reason}" if where else reason)
 
 
-class _Obj:
-    """A JSON object being read, remembering its path so every error names the offending field."""
+# Readers of one field of a parsed JSON object `d` found at `path` ("" for the entity itself, else e.g.
+# "Line[0].AccountBasedExpenseLineDetail"), so every error names the offending field. Plain functions over
+# the dicts with the common case tested first: they run for every field of every entity a sync stores.
 
-    __slots__ = ("data", "path")
 
-    def __init__(self, data: Any, path: str) -> None:
-        # The exact-type test first: parsed JSON objects are dicts, and the ABC check costs more.
-        if type(data) is not dict and not isinstance(data, Mapping):
-            raise MappingError(f"{path or 'entity'}: expected an object, got {_kind(data)}")
-        self.data: Mapping[str, Any] = data
-        self.path = path
+def _where(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
 
-    def _where(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
 
-    def _get(self, key: str, required: bool) -> Any:
-        value = self.data.get(key)
-        if value is None and required:
-            raise MappingError(f"{self._where(key)} is missing")
+def _object(value: Any, path: str) -> Mapping[str, Any]:
+    # The exact-type test first: parsed JSON objects are dicts, and the ABC check costs more.
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise MappingError(f"{path or 'entity'}: expected an object, got {_kind(value)}")
+    return value
+
+
+def _missing(path: str, key: str) -> MappingError:
+    return MappingError(f"{_where(path, key)} is missing")
+
+
+def _obj(d: Mapping[str, Any], key: str, path: str = "") -> Mapping[str, Any] | None:
+    value = d.get(key)
+    if value is None or type(value) is dict:
         return value
+    return _object(value, _where(path, key))
 
-    def obj(self, key: str) -> _Obj | None:
-        value = self.data.get(key)
-        return None if value is None else _Obj(value, self._where(key))
 
-    def objects(self, key: str) -> list[_Obj]:
-        value = self.data.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise MappingError(f"{self._where(key)}: expected a list, got {_kind(value)}")
-        return [_Obj(item, f"{self._where(key)}[{index}]") for index, item in enumerate(value)]
+def _objects(d: Mapping[str, Any], key: str, path: str = "") -> list[tuple[Mapping[str, Any], str]]:
+    """The objects of a list field, each with its path (`Line[0]`, ...)."""
+    value = d.get(key)
+    if value is None:
+        return []
+    where = _where(path, key)
+    if not isinstance(value, list):
+        raise MappingError(f"{where}: expected a list, got {_kind(value)}")
+    items = []
+    for index, item in enumerate(value):
+        item_path = f"{where}[{index}]"
+        items.append((_object(item, item_path), item_path))
+    return items
 
-    def text(self, key: str, *, required: bool = False) -> str | None:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            raise MappingError(f"{self._where(key)}: expected a string, got {_kind(value)}")
+
+def _text(d: Mapping[str, Any], key: str, path: str = "") -> str | None:
+    value = d.get(key)
+    if value is None or isinstance(value, str):
         return value
+    raise MappingError(f"{_where(path, key)}: expected a string, got {_kind(value)}")
 
-    def req_text(self, key: str) -> str:
-        value = self.text(key, required=True)
-        assert value is not None
+
+def _req_text(d: Mapping[str, Any], key: str, path: str = "") -> str:
+    value = d.get(key)
+    if isinstance(value, str):
         return value
+    if value is None:
+        raise _missing(path, key)
+    raise MappingError(f"{_where(path, key)}: expected a string, got {_kind(value)}")
 
-    def ident(self, key: str, *, required: bool = False) -> str | None:
-        """A QBO Id: a string of digits (ints are accepted and converted)."""
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return str(value)
-        if not isinstance(value, str) or not _DIGITS.fullmatch(value):
-            raise MappingError(f"{self._where(key)}: expected an id of digits, got {value!r}")
+
+def _ident(d: Mapping[str, Any], key: str, path: str = "", *, required: bool = False) -> str | None:
+    """A QBO Id: a string of digits (ints are accepted and converted)."""
+    value = d.get(key)
+    if type(value) is str and value.isdecimal():  # isdecimal() is exactly re's \d+ on a non-empty str
         return value
+    if value is None:
+        if required:
+            raise _missing(path, key)
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+        raise MappingError(f"{_where(path, key)}: expected an id of digits, got {value!r}")
+    return value
 
-    def req_ident(self, key: str) -> str:
-        value = self.ident(key, required=True)
-        assert value is not None
-        return value
 
-    def ref(self, key: str, *, required: bool = False) -> _Obj | None:
-        ref = self.obj(key)
-        if ref is None and required:
-            raise MappingError(f"{self._where(key)} is missing")
-        return ref
+def _req_ident(d: Mapping[str, Any], key: str, path: str = "") -> str:
+    value = _ident(d, key, path, required=True)
+    assert value is not None
+    return value
 
-    def ref_id(self, key: str, *, required: bool = False) -> str | None:
-        ref = self.ref(key, required=required)
-        return None if ref is None else ref.text("value", required=True)
 
-    def ref_name(self, key: str) -> str | None:
-        ref = self.obj(key)
-        return None if ref is None else ref.text("name")
-
-    def cents(self, key: str, *, required: bool = False) -> int | None:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if isinstance(value, float):
-            raise MappingError(
-                f"{self._where(key)}: float money {value!r} (parse QBO JSON with parse_float=Decimal)"
-            )
-        if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-            raise MappingError(f"{self._where(key)}: expected a number, got {_kind(value)}")
-        try:
-            return decimal_to_cents(value.strip() if isinstance(value, str) else value)
-        except (TypeError, ValueError) as exc:
-            raise MappingError(f"{self._where(key)}: not a numeric amount: {value!r}") from exc
-
-    def req_cents(self, key: str) -> int:
-        value = self.cents(key, required=True)
-        assert value is not None
-        return value
-
-    def decimal_text(self, key: str) -> str | None:
-        """An exact non-money decimal (rate, percent) kept as text; SQLite has no exact decimal type."""
-        value = self._get(key, False)
-        if value is None:
-            return None
-        if isinstance(value, float):
-            raise MappingError(
-                f"{self._where(key)}: float {value!r} (parse QBO JSON with parse_float=Decimal)"
-            )
-        if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-            raise MappingError(f"{self._where(key)}: expected a number, got {_kind(value)}")
-        try:
-            number = Decimal(value.strip() if isinstance(value, str) else value)
-        except InvalidOperation as exc:
-            raise MappingError(f"{self._where(key)}: not a number: {value!r}") from exc
-        if not number.is_finite() or number < 0:
-            raise MappingError(f"{self._where(key)}: expected a finite non-negative number, got {value!r}")
-        return str(number)
-
-    def integer(self, key: str) -> int | None:
-        value = self._get(key, False)
-        if value is None:
-            return None
-        if isinstance(value, int) and not isinstance(value, bool):
+def _ref_id(d: Mapping[str, Any], key: str, path: str = "", *, required: bool = False) -> str | None:
+    """The `value` of a reference object (VendorRef, ...)."""
+    ref = d.get(key)
+    if ref is None:
+        if required:
+            raise _missing(path, key)
+        return None
+    if type(ref) is dict:
+        value = ref.get("value")
+        if type(value) is str:
             return value
-        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-            return int(value)
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-            return int(value)
-        raise MappingError(f"{self._where(key)}: expected a whole number, got {value!r}")
+    return _req_text(_object(ref, _where(path, key)), "value", _where(path, key))
 
-    def flag(self, key: str, *, default: bool) -> bool:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise MappingError(f"{self._where(key)}: expected true or false, got {value!r}")
+
+def _ref_name(d: Mapping[str, Any], key: str, path: str = "") -> str | None:
+    ref = _obj(d, key, path)
+    return None if ref is None else _text(ref, "name", _where(path, key))
+
+
+def _cents(d: Mapping[str, Any], key: str, path: str = "", *, required: bool = False) -> int | None:
+    value = d.get(key)
+    if value is None:
+        if required:
+            raise _missing(path, key)
+        return None
+    if isinstance(value, float):
+        raise MappingError(
+            f"{_where(path, key)}: float money {value!r} (parse QBO JSON with parse_float=Decimal)"
+        )
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise MappingError(f"{_where(path, key)}: expected a number, got {_kind(value)}")
+    try:
+        return decimal_to_cents(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError) as exc:
+        raise MappingError(f"{_where(path, key)}: not a numeric amount: {value!r}") from exc
+
+
+def _req_cents(d: Mapping[str, Any], key: str, path: str = "") -> int:
+    value = _cents(d, key, path, required=True)
+    assert value is not None
+    return value
+
+
+def _decimal_text(d: Mapping[str, Any], key: str, path: str = "") -> str | None:
+    """An exact non-money decimal (rate, percent) kept as text; SQLite has no exact decimal type."""
+    value = d.get(key)
+    if value is None:
+        return None
+    where = _where(path, key)
+    if isinstance(value, float):
+        raise MappingError(f"{where}: float {value!r} (parse QBO JSON with parse_float=Decimal)")
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise MappingError(f"{where}: expected a number, got {_kind(value)}")
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation as exc:
+        raise MappingError(f"{where}: not a number: {value!r}") from exc
+    if not number.is_finite() or number < 0:
+        raise MappingError(f"{where}: expected a finite non-negative number, got {value!r}")
+    return str(number)
+
+
+def _integer(d: Mapping[str, Any], key: str, path: str = "") -> int | None:
+    value = d.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    raise MappingError(f"{_where(path, key)}: expected a whole number, got {value!r}")
 
-    def date(self, key: str, *, required: bool = False) -> dt.date | None:
-        value = self._get(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not _DATE.fullmatch(value):
-            raise MappingError(f"{self._where(key)}: expected a YYYY-MM-DD date, got {value!r}")
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError as exc:
-            raise MappingError(f"{self._where(key)}: not a calendar date: {value!r}") from exc
 
-    def req_date(self, key: str) -> dt.date:
-        value = self.date(key, required=True)
-        assert value is not None
-        return value
+def _flag(d: Mapping[str, Any], key: str, *, default: bool, path: str = "") -> bool:
+    value = d.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise MappingError(f"{_where(path, key)}: expected true or false, got {value!r}")
+    return value
 
-    def timestamp(self, key: str) -> dt.datetime:
-        """A QBO timestamp with its local offset (2015-07-14T12:34:04-07:00), as an aware UTC datetime."""
-        value = self._get(key, True)
-        if not isinstance(value, str):
-            raise MappingError(f"{self._where(key)}: expected a timestamp string, got {_kind(value)}")
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise MappingError(f"{self._where(key)}: not a timestamp: {value!r}") from exc
-        if parsed.tzinfo is None:
-            raise MappingError(f"{self._where(key)}: timestamp without a UTC offset: {value!r}")
-        return parsed.astimezone(dt.UTC)
+
+def _date(d: Mapping[str, Any], key: str, path: str = "", *, required: bool = False) -> dt.date | None:
+    value = d.get(key)
+    if value is None:
+        if required:
+            raise _missing(path, key)
+        return None
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise MappingError(f"{_where(path, key)}: expected a YYYY-MM-DD date, got {value!r}")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise MappingError(f"{_where(path, key)}: not a calendar date: {value!r}") from exc
+
+
+def _req_date(d: Mapping[str, Any], key: str, path: str = "") -> dt.date:
+    value = _date(d, key, path, required=True)
+    assert value is not None
+    return value
+
+
+def _timestamp(d: Mapping[str, Any], key: str, path: str = "") -> dt.datetime:
+    """A QBO timestamp with its local offset (2015-07-14T12:34:04-07:00), as an aware UTC datetime."""
+    value = d.get(key)
+    if value is None:
+        raise _missing(path, key)
+    if not isinstance(value, str):
+        raise MappingError(f"{_where(path, key)}: expected a timestamp string, got {_kind(value)}")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise MappingError(f"{_where(path, key)}: not a timestamp: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise MappingError(f"{_where(path, key)}: timestamp without a UTC offset: {value!r}")
+    return parsed.astimezone(dt.UTC)
 
 
 def _kind(value: Any) -> str:
@@ -224,327 +259,340 @@ def is_deleted(obj: Mapping[str, Any]) -> bool:
 
 def deleted_id(obj: Mapping[str, Any]) -> str:
     """The QBO Id of a deleted-entity marker."""
-    return _Obj(obj, "").req_ident("Id")
+    return _req_ident(_object(obj, ""), "Id")
 
 
-def _currency(r: _Obj, home_currency: str) -> str:
+# Each function below reads the entity object `r` (or one of its lines, at `path`).
+
+
+def _currency(r: Mapping[str, Any], home_currency: str) -> str:
     # QBO omits CurrencyRef in companies without multicurrency: everything is then in the home currency.
-    code = r.ref_id("CurrencyRef") or home_currency
+    code = _ref_id(r, "CurrencyRef") or home_currency
     if not _CURRENCY.fullmatch(code):
         raise MappingError(f"CurrencyRef.value: expected a 3-letter currency code, got {code!r}")
     return code
 
 
-def _email(r: _Obj, key: str) -> str | None:
-    holder = r.obj(key)
-    return None if holder is None else holder.text("Address")
+def _email(r: Mapping[str, Any], key: str) -> str | None:
+    holder = _obj(r, key)
+    return None if holder is None else _text(holder, "Address", key)
 
 
-def _base(r: _Obj) -> dict[str, Any]:
-    meta = r.obj("MetaData")
+def _base(r: Mapping[str, Any]) -> dict[str, Any]:
+    meta = _obj(r, "MetaData")
     if meta is None:
         raise MappingError("MetaData is missing")
     return {
-        "qbo_id": r.req_ident("Id"),
-        "sync_token": r.req_ident("SyncToken"),
-        "qbo_updated_at": meta.timestamp("LastUpdatedTime"),
-        "raw": r.data,
+        "qbo_id": _req_ident(r, "Id"),
+        "sync_token": _req_ident(r, "SyncToken"),
+        "qbo_updated_at": _timestamp(meta, "LastUpdatedTime", "MetaData"),
+        "raw": r,
     }
 
 
-def _txn(r: _Obj, home_currency: str) -> dict[str, Any]:
-    rate = r.decimal_text("ExchangeRate")
+def _txn(r: Mapping[str, Any], home_currency: str) -> dict[str, Any]:
+    rate = _decimal_text(r, "ExchangeRate")
     if rate is not None and Decimal(rate) == 0:
         raise MappingError("ExchangeRate: must be positive, got 0")
     return {
         **_base(r),
-        "txn_date": r.req_date("TxnDate"),
-        "total_cents": r.req_cents("TotalAmt"),
+        "txn_date": _req_date(r, "TxnDate"),
+        "total_cents": _req_cents(r, "TotalAmt"),
         "currency": _currency(r, home_currency),
         "exchange_rate": rate,
-        "home_total_cents": r.cents("HomeTotalAmt"),
-        "doc_number": r.text("DocNumber"),
-        "private_note": r.text("PrivateNote"),
+        "home_total_cents": _cents(r, "HomeTotalAmt"),
+        "doc_number": _text(r, "DocNumber"),
+        "private_note": _text(r, "PrivateNote"),
     }
 
 
-def _total_tax(r: _Obj) -> int | None:
-    tax = r.obj("TxnTaxDetail")
-    return None if tax is None else tax.cents("TotalTax")
+def _total_tax(r: Mapping[str, Any]) -> int | None:
+    tax = _obj(r, "TxnTaxDetail")
+    return None if tax is None else _cents(tax, "TotalTax", "TxnTaxDetail")
 
 
-def _single_link(line: _Obj) -> _Obj | None:
-    links = line.objects("LinkedTxn")
+def _single_link(line: Mapping[str, Any], path: str) -> tuple[Mapping[str, Any], str] | None:
+    links = _objects(line, "LinkedTxn", path)
     if len(links) > 1:
         # The line carries one Amount; splitting it between several transactions would be a guess.
-        raise MappingError(
-            f"{line.path}: links {len(links)} transactions with one Amount; cannot attribute it"
-        )
+        raise MappingError(f"{path}: links {len(links)} transactions with one Amount; cannot attribute it")
     return links[0] if links else None
 
 
-def _expense_line(line: _Obj) -> dict[str, Any]:
-    account = line.obj("AccountBasedExpenseLineDetail")
-    item = line.obj("ItemBasedExpenseLineDetail")
+def _expense_line(line: Mapping[str, Any], path: str) -> dict[str, Any]:
+    account = _obj(line, "AccountBasedExpenseLineDetail", path)
+    item = _obj(line, "ItemBasedExpenseLineDetail", path)
+    account_path = f"{path}.AccountBasedExpenseLineDetail"
     return {
-        "line_id": line.text("Id"),
-        "detail_type": line.text("DetailType"),
-        "account_qbo_id": account.ref_id("AccountRef") if account else None,
-        "account_name": account.ref_name("AccountRef") if account else None,
-        "item_qbo_id": item.ref_id("ItemRef") if item else None,
-        "amount_cents": line.req_cents("Amount"),
-        "description": line.text("Description"),
+        "line_id": _text(line, "Id", path),
+        "detail_type": _text(line, "DetailType", path),
+        "account_qbo_id": _ref_id(account, "AccountRef", account_path) if account is not None else None,
+        "account_name": _ref_name(account, "AccountRef", account_path) if account is not None else None,
+        "item_qbo_id": _ref_id(item, "ItemRef", f"{path}.ItemBasedExpenseLineDetail")
+        if item is not None
+        else None,
+        "amount_cents": _req_cents(line, "Amount", path),
+        "description": _text(line, "Description", path),
     }
 
 
-def _linked_amount_line(line: _Obj) -> dict[str, Any]:
-    link = _single_link(line)
+def _linked_amount_line(line: Mapping[str, Any], path: str) -> dict[str, Any]:
+    link, link_path = _single_link(line, path) or (None, "")
     return {
-        "line_id": line.text("Id"),
-        "amount_cents": line.req_cents("Amount"),
-        "linked_txn_id": link.text("TxnId", required=True) if link else None,
-        "linked_txn_type": link.text("TxnType", required=True) if link else None,
+        "line_id": _text(line, "Id", path),
+        "amount_cents": _req_cents(line, "Amount", path),
+        "linked_txn_id": _req_text(link, "TxnId", link_path) if link is not None else None,
+        "linked_txn_type": _req_text(link, "TxnType", link_path) if link is not None else None,
     }
+
+
+def _lines(
+    r: Mapping[str, Any], line: Callable[[Mapping[str, Any], str], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    return [line(item, path) for item, path in _objects(r, "Line")]
 
 
 # Each mapper takes the entity object and the business's home currency (for entities without CurrencyRef).
 
 
-def map_term(r: _Obj, home_currency: str) -> EntityRow:
+def map_term(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_base(r),
-            "name": r.req_text("Name"),
-            "type": r.text("Type"),
-            "due_days": r.integer("DueDays"),
-            "discount_percent": r.decimal_text("DiscountPercent"),
-            "discount_days": r.integer("DiscountDays"),
-            "day_of_month_due": r.integer("DayOfMonthDue"),
-            "due_next_month_days": r.integer("DueNextMonthDays"),
-            "active": r.flag("Active", default=True),
+            "name": _req_text(r, "Name"),
+            "type": _text(r, "Type"),
+            "due_days": _integer(r, "DueDays"),
+            "discount_percent": _decimal_text(r, "DiscountPercent"),
+            "discount_days": _integer(r, "DiscountDays"),
+            "day_of_month_due": _integer(r, "DayOfMonthDue"),
+            "due_next_month_days": _integer(r, "DueNextMonthDays"),
+            "active": _flag(r, "Active", default=True),
         }
     )
 
 
-def map_vendor(r: _Obj, home_currency: str) -> EntityRow:
+def map_vendor(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_base(r),
-            "display_name": r.req_text("DisplayName"),
-            "company_name": r.text("CompanyName"),
-            "term_qbo_id": r.ref_id("TermRef"),
-            "balance_cents": r.cents("Balance") or 0,
+            "display_name": _req_text(r, "DisplayName"),
+            "company_name": _text(r, "CompanyName"),
+            "term_qbo_id": _ref_id(r, "TermRef"),
+            "balance_cents": _cents(r, "Balance") or 0,
             "currency": _currency(r, home_currency),
             "email": _email(r, "PrimaryEmailAddr"),
-            "active": r.flag("Active", default=True),
+            "active": _flag(r, "Active", default=True),
         }
     )
 
 
-def map_customer(r: _Obj, home_currency: str) -> EntityRow:
+def map_customer(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_base(r),
-            "display_name": r.req_text("DisplayName"),
-            "company_name": r.text("CompanyName"),
-            "sales_term_qbo_id": r.ref_id("SalesTermRef"),
-            "parent_qbo_id": r.ref_id("ParentRef"),
-            "balance_cents": r.cents("Balance") or 0,
+            "display_name": _req_text(r, "DisplayName"),
+            "company_name": _text(r, "CompanyName"),
+            "sales_term_qbo_id": _ref_id(r, "SalesTermRef"),
+            "parent_qbo_id": _ref_id(r, "ParentRef"),
+            "balance_cents": _cents(r, "Balance") or 0,
             "currency": _currency(r, home_currency),
             "email": _email(r, "PrimaryEmailAddr"),
-            "active": r.flag("Active", default=True),
+            "active": _flag(r, "Active", default=True),
         }
     )
 
 
-def map_account(r: _Obj, home_currency: str) -> EntityRow:
+def map_account(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_base(r),
-            "name": r.req_text("Name"),
-            "fully_qualified_name": r.text("FullyQualifiedName"),
-            "account_type": r.req_text("AccountType"),
-            "account_sub_type": r.text("AccountSubType"),
-            "classification": r.text("Classification"),
-            "current_balance_cents": r.cents("CurrentBalance") or 0,
+            "name": _req_text(r, "Name"),
+            "fully_qualified_name": _text(r, "FullyQualifiedName"),
+            "account_type": _req_text(r, "AccountType"),
+            "account_sub_type": _text(r, "AccountSubType"),
+            "classification": _text(r, "Classification"),
+            "current_balance_cents": _cents(r, "CurrentBalance") or 0,
             "currency": _currency(r, home_currency),
-            "parent_qbo_id": r.ref_id("ParentRef"),
-            "active": r.flag("Active", default=True),
+            "parent_qbo_id": _ref_id(r, "ParentRef"),
+            "active": _flag(r, "Active", default=True),
         }
     )
 
 
-def map_bill(r: _Obj, home_currency: str) -> EntityRow:
+def map_bill(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "vendor_qbo_id": r.ref_id("VendorRef", required=True),
-            "vendor_name": r.ref_name("VendorRef"),
-            "due_date": r.date("DueDate"),
-            "balance_cents": r.req_cents("Balance"),
-            "home_balance_cents": r.cents("HomeBalance"),
-            "sales_term_qbo_id": r.ref_id("SalesTermRef"),
+            "vendor_qbo_id": _ref_id(r, "VendorRef", required=True),
+            "vendor_name": _ref_name(r, "VendorRef"),
+            "due_date": _date(r, "DueDate"),
+            "balance_cents": _req_cents(r, "Balance"),
+            "home_balance_cents": _cents(r, "HomeBalance"),
+            "sales_term_qbo_id": _ref_id(r, "SalesTermRef"),
             "total_tax_cents": _total_tax(r),
-            "ap_account_qbo_id": r.ref_id("APAccountRef"),
+            "ap_account_qbo_id": _ref_id(r, "APAccountRef"),
         },
-        [_expense_line(line) for line in r.objects("Line")],
+        _lines(r, _expense_line),
     )
 
 
-def map_bill_payment(r: _Obj, home_currency: str) -> EntityRow:
-    pay_type = r.req_text("PayType")
-    check = r.obj("CheckPayment")
-    card = r.obj("CreditCardPayment")
+def map_bill_payment(r: Mapping[str, Any], home_currency: str) -> EntityRow:
+    pay_type = _req_text(r, "PayType")
+    check = _obj(r, "CheckPayment")
+    card = _obj(r, "CreditCardPayment")
     if pay_type == "Check":
-        pay_from = check.ref_id("BankAccountRef") if check else None
+        pay_from = _ref_id(check, "BankAccountRef", "CheckPayment") if check is not None else None
     elif pay_type == "CreditCard":
-        pay_from = card.ref_id("CCAccountRef") if card else None
+        pay_from = _ref_id(card, "CCAccountRef", "CreditCardPayment") if card is not None else None
     else:
         raise MappingError(f"PayType: expected Check or CreditCard, got {pay_type!r}")
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "vendor_qbo_id": r.ref_id("VendorRef", required=True),
-            "vendor_name": r.ref_name("VendorRef"),
+            "vendor_qbo_id": _ref_id(r, "VendorRef", required=True),
+            "vendor_name": _ref_name(r, "VendorRef"),
             "pay_type": pay_type,
             "pay_from_account_qbo_id": pay_from,
-            "ap_account_qbo_id": r.ref_id("APAccountRef"),
+            "ap_account_qbo_id": _ref_id(r, "APAccountRef"),
         },
-        [_linked_amount_line(line) for line in r.objects("Line")],
+        _lines(r, _linked_amount_line),
     )
 
 
-def map_vendor_credit(r: _Obj, home_currency: str) -> EntityRow:
+def map_vendor_credit(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "vendor_qbo_id": r.ref_id("VendorRef", required=True),
-            "vendor_name": r.ref_name("VendorRef"),
-            "balance_cents": r.req_cents("Balance"),
-            "home_balance_cents": r.cents("HomeBalance"),
-            "ap_account_qbo_id": r.ref_id("APAccountRef"),
+            "vendor_qbo_id": _ref_id(r, "VendorRef", required=True),
+            "vendor_name": _ref_name(r, "VendorRef"),
+            "balance_cents": _req_cents(r, "Balance"),
+            "home_balance_cents": _cents(r, "HomeBalance"),
+            "ap_account_qbo_id": _ref_id(r, "APAccountRef"),
         }
     )
 
 
-def _invoice_line(line: _Obj) -> dict[str, Any]:
-    sales = line.obj("SalesItemLineDetail")
+def _invoice_line(line: Mapping[str, Any], path: str) -> dict[str, Any]:
+    sales = _obj(line, "SalesItemLineDetail", path)
+    sales_path = f"{path}.SalesItemLineDetail"
     return {
-        "line_id": line.text("Id"),
-        "detail_type": line.text("DetailType"),
-        "item_qbo_id": sales.ref_id("ItemRef") if sales else None,
-        "item_name": sales.ref_name("ItemRef") if sales else None,
-        "amount_cents": line.req_cents("Amount"),
-        "description": line.text("Description"),
+        "line_id": _text(line, "Id", path),
+        "detail_type": _text(line, "DetailType", path),
+        "item_qbo_id": _ref_id(sales, "ItemRef", sales_path) if sales is not None else None,
+        "item_name": _ref_name(sales, "ItemRef", sales_path) if sales is not None else None,
+        "amount_cents": _req_cents(line, "Amount", path),
+        "description": _text(line, "Description", path),
     }
 
 
-def map_invoice(r: _Obj, home_currency: str) -> EntityRow:
+def map_invoice(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "customer_qbo_id": r.ref_id("CustomerRef", required=True),
-            "customer_name": r.ref_name("CustomerRef"),
-            "due_date": r.date("DueDate"),
-            "balance_cents": r.req_cents("Balance"),
-            "home_balance_cents": r.cents("HomeBalance"),
-            "sales_term_qbo_id": r.ref_id("SalesTermRef"),
+            "customer_qbo_id": _ref_id(r, "CustomerRef", required=True),
+            "customer_name": _ref_name(r, "CustomerRef"),
+            "due_date": _date(r, "DueDate"),
+            "balance_cents": _req_cents(r, "Balance"),
+            "home_balance_cents": _cents(r, "HomeBalance"),
+            "sales_term_qbo_id": _ref_id(r, "SalesTermRef"),
             "total_tax_cents": _total_tax(r),
-            "email_status": r.text("EmailStatus"),
+            "email_status": _text(r, "EmailStatus"),
             "bill_email": _email(r, "BillEmail"),
         },
-        [_invoice_line(line) for line in r.objects("Line")],
+        _lines(r, _invoice_line),
     )
 
 
-def map_payment(r: _Obj, home_currency: str) -> EntityRow:
+def map_payment(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     txn = _txn(r, home_currency)
-    lines = [_linked_amount_line(line) for line in r.objects("Line")]
-    unapplied = r.cents("UnappliedAmt")
+    lines = _lines(r, _linked_amount_line)
+    unapplied = _cents(r, "UnappliedAmt")
     if unapplied is None:
         # Older payloads omit UnappliedAmt; what the lines do not apply is still on account.
         unapplied = txn["total_cents"] - sum(line["amount_cents"] for line in lines)
     return EntityRow(
         {
             **txn,
-            "customer_qbo_id": r.ref_id("CustomerRef", required=True),
-            "customer_name": r.ref_name("CustomerRef"),
+            "customer_qbo_id": _ref_id(r, "CustomerRef", required=True),
+            "customer_name": _ref_name(r, "CustomerRef"),
             "unapplied_cents": unapplied,
-            "deposit_to_account_qbo_id": r.ref_id("DepositToAccountRef"),
-            "payment_ref_num": r.text("PaymentRefNum"),
+            "deposit_to_account_qbo_id": _ref_id(r, "DepositToAccountRef"),
+            "payment_ref_num": _text(r, "PaymentRefNum"),
         },
         lines,
     )
 
 
-def map_sales_receipt(r: _Obj, home_currency: str) -> EntityRow:
+def map_sales_receipt(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "customer_qbo_id": r.ref_id("CustomerRef"),
-            "customer_name": r.ref_name("CustomerRef"),
-            "deposit_to_account_qbo_id": r.ref_id("DepositToAccountRef"),
+            "customer_qbo_id": _ref_id(r, "CustomerRef"),
+            "customer_name": _ref_name(r, "CustomerRef"),
+            "deposit_to_account_qbo_id": _ref_id(r, "DepositToAccountRef"),
         }
     )
 
 
-def map_credit_memo(r: _Obj, home_currency: str) -> EntityRow:
+def map_credit_memo(r: Mapping[str, Any], home_currency: str) -> EntityRow:
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "customer_qbo_id": r.ref_id("CustomerRef", required=True),
-            "customer_name": r.ref_name("CustomerRef"),
-            "balance_cents": r.req_cents("Balance"),
-            "home_balance_cents": r.cents("HomeBalance"),
-            "remaining_credit_cents": r.cents("RemainingCredit"),
+            "customer_qbo_id": _ref_id(r, "CustomerRef", required=True),
+            "customer_name": _ref_name(r, "CustomerRef"),
+            "balance_cents": _req_cents(r, "Balance"),
+            "home_balance_cents": _cents(r, "HomeBalance"),
+            "remaining_credit_cents": _cents(r, "RemainingCredit"),
         }
     )
 
 
-def map_purchase(r: _Obj, home_currency: str) -> EntityRow:
-    entity = r.obj("EntityRef")
+def map_purchase(r: Mapping[str, Any], home_currency: str) -> EntityRow:
+    entity = _obj(r, "EntityRef")
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "payment_type": r.req_text("PaymentType"),
-            "account_qbo_id": r.ref_id("AccountRef", required=True),
-            "account_name": r.ref_name("AccountRef"),
-            "entity_qbo_id": entity.text("value", required=True) if entity else None,
-            "entity_type": entity.text("type") if entity else None,
-            "entity_name": entity.text("name") if entity else None,
-            "credit": r.flag("Credit", default=False),
+            "payment_type": _req_text(r, "PaymentType"),
+            "account_qbo_id": _ref_id(r, "AccountRef", required=True),
+            "account_name": _ref_name(r, "AccountRef"),
+            "entity_qbo_id": _req_text(entity, "value", "EntityRef") if entity is not None else None,
+            "entity_type": _text(entity, "type", "EntityRef") if entity is not None else None,
+            "entity_name": _text(entity, "name", "EntityRef") if entity is not None else None,
+            "credit": _flag(r, "Credit", default=False),
         },
-        [_expense_line(line) for line in r.objects("Line")],
+        _lines(r, _expense_line),
     )
 
 
-def _deposit_line(line: _Obj) -> dict[str, Any]:
-    link = _single_link(line)
-    detail = line.obj("DepositLineDetail")
-    entity = detail.obj("Entity") if detail else None
+def _deposit_line(line: Mapping[str, Any], path: str) -> dict[str, Any]:
+    link, link_path = _single_link(line, path) or (None, "")
+    detail_path = f"{path}.DepositLineDetail"
+    detail = _obj(line, "DepositLineDetail", path)
+    entity = _obj(detail, "Entity", detail_path) if detail is not None else None
+    entity_path = f"{detail_path}.Entity"
     return {
-        "line_id": line.text("Id"),
-        "detail_type": line.text("DetailType"),
-        "amount_cents": line.req_cents("Amount"),
-        "linked_txn_id": link.text("TxnId", required=True) if link else None,
-        "linked_txn_type": link.text("TxnType", required=True) if link else None,
-        "linked_txn_line_id": link.text("TxnLineId") if link else None,
-        "account_qbo_id": detail.ref_id("AccountRef") if detail else None,
-        "entity_qbo_id": entity.text("value", required=True) if entity else None,
-        "entity_type": entity.text("type") if entity else None,
-        "description": line.text("Description"),
+        "line_id": _text(line, "Id", path),
+        "detail_type": _text(line, "DetailType", path),
+        "amount_cents": _req_cents(line, "Amount", path),
+        "linked_txn_id": _req_text(link, "TxnId", link_path) if link is not None else None,
+        "linked_txn_type": _req_text(link, "TxnType", link_path) if link is not None else None,
+        "linked_txn_line_id": _text(link, "TxnLineId", link_path) if link is not None else None,
+        "account_qbo_id": _ref_id(detail, "AccountRef", detail_path) if detail is not None else None,
+        "entity_qbo_id": _req_text(entity, "value", entity_path) if entity is not None else None,
+        "entity_type": _text(entity, "type", entity_path) if entity is not None else None,
+        "description": _text(line, "Description", path),
     }
 
 
-def map_deposit(r: _Obj, home_currency: str) -> EntityRow:
-    cash_back = r.obj("CashBack")
+def map_deposit(r: Mapping[str, Any], home_currency: str) -> EntityRow:
+    cash_back = _obj(r, "CashBack")
     return EntityRow(
         {
             **_txn(r, home_currency),
-            "deposit_to_account_qbo_id": r.ref_id("DepositToAccountRef", required=True),
-            "cash_back_cents": cash_back.cents("Amount") if cash_back else None,
+            "deposit_to_account_qbo_id": _ref_id(r, "DepositToAccountRef", required=True),
+            "cash_back_cents": _cents(cash_back, "Amount", "CashBack") if cash_back is not None else None,
         },
-        [_deposit_line(line) for line in r.objects("Line")],
+        _lines(r, _deposit_line),
     )
 
 
@@ -554,15 +602,15 @@ class EntityMapper:
 
     entity: str
     model: type[SyncedEntity]
-    mapper: Callable[[_Obj, str], EntityRow]
+    mapper: Callable[[Mapping[str, Any], str], EntityRow]
 
     def __call__(self, obj: Mapping[str, Any], *, home_currency: str) -> EntityRow:
         """Map one entity object; raises MappingError (naming the entity and its Id) if it is malformed."""
         raw_id = obj.get("Id") if isinstance(obj, Mapping) else None
         qbo_id = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
         try:
-            r = _Obj(obj, "")
-            if is_deleted(r.data):
+            r = _object(obj, "")
+            if is_deleted(r):
                 raise MappingError("is a deleted-entity marker; delete the stored row instead of mapping it")
             row = self.mapper(r, home_currency)
             _check_lengths(self.model, row)
@@ -574,18 +622,29 @@ class EntityMapper:
 def _check_lengths(model: type[SyncedEntity], row: EntityRow) -> None:
     # PostgreSQL rejects an over-long VARCHAR and would fail the whole batch; refuse just this entity.
     limits, line_limits = _length_limits(model)
-    _check_table_lengths(limits, row.values, "")
+    limits.check(row.values, "")
     if line_limits is not None:
         for index, line in enumerate(row.lines):
-            _check_table_lengths(line_limits, line, f"Line[{index}] ")
+            line_limits.check(line, f"Line[{index}] ")
 
 
-_Limits = tuple[tuple[str, int], ...]
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """The length-limited string columns of one table and their limits."""
+
+    keys: tuple[str, ...]
+    lengths: tuple[int, ...]
+
+    def check(self, values: Mapping[str, Any], where: str) -> None:
+        for key, length in zip(self.keys, self.lengths, strict=True):
+            value = values.get(key)
+            if value is not None and isinstance(value, str) and len(value) > length:
+                raise MappingError(f"{where}{key}: {len(value)} characters, longer than {length}")
 
 
 @functools.cache
 def _length_limits(model: type[SyncedEntity]) -> tuple[_Limits, _Limits | None]:
-    """The (column, max length) pairs of the model's table and of its line table (None without lines)."""
+    """The string limits of the model's table and of its line table (None without lines)."""
     table = model.__table__
     assert isinstance(table, Table)
     rel = model.__mapper__.relationships.get("lines")
@@ -597,18 +656,12 @@ def _length_limits(model: type[SyncedEntity]) -> tuple[_Limits, _Limits | None]:
 
 
 def _string_limits(table: Table) -> _Limits:
-    return tuple(
+    limited = [
         (column.key, column.type.length)
         for column in table.columns
         if isinstance(column.type, String) and column.type.length is not None
-    )
-
-
-def _check_table_lengths(limits: _Limits, values: Mapping[str, Any], where: str) -> None:
-    for key, length in limits:
-        value = values.get(key)
-        if isinstance(value, str) and len(value) > length:
-            raise MappingError(f"{where}{key}: {len(value)} characters, longer than {length}")
+    ]
+    return _Limits(tuple(key for key, _ in limited), tuple(length for _, length in limited))
 
 
 MAPPERS: dict[str, EntityMapper] = {
@@ -658,33 +711,32 @@ class PreferencesFields:
     timezone: str | None
 
 
-def _timezone(*holders: _Obj | None) -> str | None:
+def _timezone(holder: Mapping[str, Any] | None, path: str) -> str | None:
     # QBO documents no company time-zone field; take an IANA zone only if a NameValue pair carries one.
-    for holder in holders:
-        if holder is None:
+    if holder is None:
+        return None
+    for pair, pair_path in _objects(holder, "NameValue", path):
+        if (_text(pair, "Name", pair_path) or "").replace(" ", "").lower() != "timezone":
             continue
-        for pair in holder.objects("NameValue"):
-            if (pair.text("Name") or "").replace(" ", "").lower() != "timezone":
+        zone = _text(pair, "Value", pair_path)
+        if zone:
+            try:
+                zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 continue
-            zone = pair.text("Value")
-            if zone:
-                try:
-                    zoneinfo.ZoneInfo(zone)
-                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                    continue
-                return zone
+            return zone
     return None
 
 
 def map_company_info(obj: Mapping[str, Any]) -> CompanyInfoFields:
     """The company's name (and legal name, country, time zone when QBO gives them)."""
     try:
-        r = _Obj(obj, "")
+        r = _object(obj, "")
         return CompanyInfoFields(
-            company_name=r.req_text("CompanyName"),
-            legal_name=r.text("LegalName"),
-            country=r.text("Country"),
-            timezone=_timezone(r),
+            company_name=_req_text(r, "CompanyName"),
+            legal_name=_text(r, "LegalName"),
+            country=_text(r, "Country"),
+            timezone=_timezone(r, ""),
         )
     except MappingError as exc:
         raise MappingError(exc.reason, entity="CompanyInfo") from exc
@@ -693,15 +745,20 @@ def map_company_info(obj: Mapping[str, Any]) -> CompanyInfoFields:
 def map_preferences(obj: Mapping[str, Any]) -> PreferencesFields:
     """Home currency, whether multicurrency is on, and a time zone when QBO gives one."""
     try:
-        r = _Obj(obj, "")
-        currency = r.obj("CurrencyPrefs")
-        home = currency.ref_id("HomeCurrency") if currency else None
+        r = _object(obj, "")
+        currency = _obj(r, "CurrencyPrefs")
+        home = _ref_id(currency, "HomeCurrency", "CurrencyPrefs") if currency is not None else None
         if home is not None and not _CURRENCY.fullmatch(home):
             raise MappingError(f"CurrencyPrefs.HomeCurrency.value: not a currency code: {home!r}")
+        multicurrency = (
+            _flag(currency, "MultiCurrencyEnabled", default=False, path="CurrencyPrefs")
+            if currency is not None
+            else False
+        )
         return PreferencesFields(
             home_currency=home,
-            multicurrency_enabled=currency.flag("MultiCurrencyEnabled", default=False) if currency else False,
-            timezone=_timezone(r.obj("OtherPrefs")),
+            multicurrency_enabled=multicurrency,
+            timezone=_timezone(_obj(r, "OtherPrefs"), "OtherPrefs"),
         )
     except MappingError as exc:
         raise MappingError(exc.reason, entity="Preferences") from exc

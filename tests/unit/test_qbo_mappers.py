@@ -433,3 +433,68 @@ def test_raw_is_stored_json_safe_without_losing_exactness() -> None:
     assert json.loads(text, parse_float=Decimal)["ExchangeRate"] == Decimal("0.7327")
     assert json_safe(Decimal("0.10000000000000000000001")) == "0.10000000000000000000001"
     assert json_safe(Decimal("3")) == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "path", "value", "reason"),
+    [
+        # An empty object is present, not absent: its required fields are still asked for.
+        ("purchase_credit.json", "Purchase", ["EntityRef"], {}, "EntityRef.value is missing"),
+        (
+            "deposit.json",
+            "Deposit",
+            ["Line", 0, "LinkedTxn", 0, "TxnType"],
+            ...,
+            "Line[0].LinkedTxn[0].TxnType",
+        ),
+        (
+            "deposit.json",
+            "Deposit",
+            ["Line", 1, "DepositLineDetail", "Entity"],
+            {"type": "VENDOR"},
+            "Line[1].DepositLineDetail.Entity.value is missing",
+        ),
+        (
+            "deposit.json",
+            "Deposit",
+            ["Line", 1, "DepositLineDetail", "AccountRef", "value"],
+            11,
+            "Line[1].DepositLineDetail.AccountRef.value: expected a string, got int 11",
+        ),
+        (
+            "payment.json",
+            "Payment",
+            ["Line", 0, "LinkedTxn", 0],
+            "130",
+            "Line[0].LinkedTxn[0]: expected an object",
+        ),
+        ("bill.json", "Bill", ["Id"], "\uff12\uff15", None),
+        ("bill.json", "Bill", ["Id"], "25 ", "Id: expected an id of digits, got '25 '"),
+        ("bill.json", "Bill", ["TxnTaxDetail"], {"TotalTax": 1.5}, "TxnTaxDetail.TotalTax: float money 1.5"),
+        (
+            "vendor.json",
+            "Vendor",
+            ["PrimaryEmailAddr"],
+            {"Address": 7},
+            "PrimaryEmailAddr.Address: expected a",
+        ),
+    ],
+)
+def test_nested_fields_are_named_by_their_path(
+    name: str, key: str, path: list[str | int], value: Any, reason: str | None
+) -> None:
+    obj = copy.deepcopy(entity(name, key))
+    target: Any = obj
+    for step in path[:-1]:
+        target = target[step]
+    if value is ...:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    if reason is None:
+        # Any Unicode decimal digits count as digits, as the regular expression always allowed.
+        assert map_entity(key, obj, home_currency="USD").values["qbo_id"] == value
+        return
+    with pytest.raises(MappingError) as caught:
+        map_entity(key, obj, home_currency="USD")
+    assert reason in caught.value.reason
