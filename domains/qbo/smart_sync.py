@@ -15,9 +15,9 @@ import functools
 import random
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import structlog
@@ -374,44 +374,31 @@ class SmartSyncService:
         objects: Sequence[Mapping[str, Any]],
         home_currency: str,
         counters: dict[str, int],
+        *,
+        mapped: _Mapped | None = None,
     ) -> _Applied:
-        """Upsert what maps, delete what QBO deleted, quarantine the rest; the Ids seen and those written."""
-        mapper = MAPPERS[entity]
-        rows: list[EntityRow] = []
-        deleted: list[str] = []
-        seen: list[str] = []
-        for obj in objects:
-            qbo_id = str(obj.get("Id", "")) if isinstance(obj, Mapping) else ""
-            if qbo_id:
-                seen.append(qbo_id)
-            if isinstance(obj, Mapping) and is_deleted(obj):
-                if qbo_id:
-                    deleted.append(qbo_id)
-                continue
-            try:
-                rows.append(mapper(obj, home_currency=home_currency))
-            except MappingError as exc:
-                counters["quarantined"] += 1
-                await repo.quarantine(
-                    session,
-                    business_id,
-                    entity=entity,
-                    qbo_id=qbo_id or "?",
-                    reason=str(exc),
-                    raw=obj,
-                    run_id=run_id,
-                )
+        """Upsert what maps, delete what QBO deleted, quarantine the rest; the Ids seen and those written.
+
+        `mapped` is `objects` already mapped (a full sync maps each page as it arrives)."""
+        if mapped is None:
+            mapped = _map_objects(entity, objects, home_currency)
+        model = MAPPERS[entity].model
+        for qbo_id, error, obj in mapped.failed:
+            counters["quarantined"] += 1
+            await repo.quarantine(
+                session, business_id, entity=entity, qbo_id=qbo_id, reason=error, raw=obj, run_id=run_id
+            )
         written: list[str] = []
-        if rows:
+        if mapped.rows:
             written = await upsert_entities(
-                session, business_id, mapper.model, rows, synced_at=self.clock.now()
+                session, business_id, model, mapped.rows, synced_at=self.clock.now()
             )
             counters["rows_written"] += len(written)
-            await repo.release_quarantine(session, business_id, entity, [r.qbo_id for r in rows])
-        if deleted:
-            await delete_entities(session, business_id, mapper.model, deleted)
-            await repo.release_quarantine(session, business_id, entity, deleted)
-        return _Applied(seen, written)
+            await repo.release_quarantine(session, business_id, entity, [r.qbo_id for r in mapped.rows])
+        if mapped.deleted:
+            await delete_entities(session, business_id, model, mapped.deleted)
+            await repo.release_quarantine(session, business_id, entity, mapped.deleted)
+        return _Applied(mapped.seen, written)
 
     async def _fetch_page(self, business_id: int, entity: str, position: int) -> list[dict[str, Any]]:
         statement = _page_query(entity, position)
@@ -442,8 +429,15 @@ class SmartSyncService:
         entities = progress.setdefault("entities", {})
         for entity in SYNC_ENTITIES:
             entities.setdefault(entity, {"next_position": 1, "fetched": 0, "done": False})
-        pages = _PagePipeline(
-            lambda entity, position: self._fetch_page(business_id, entity, position),
+
+        async def fetch(entity: str, position: int) -> _Page:
+            # Mapped here, as soon as the page arrives: the CPU work then overlaps the database writes of
+            # the page before, which run in the driver's thread while this task has the event loop.
+            objects = await self._fetch_page(business_id, entity, position)
+            return _Page(objects, _map_objects(entity, objects, home_currency))
+
+        pages: _PagePipeline[_Page] = _PagePipeline(
+            fetch,
             [
                 (entity, int(entities[entity]["next_position"]))
                 for entity in SYNC_ENTITIES
@@ -453,12 +447,20 @@ class SmartSyncService:
         )
         try:
             while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
-                entity, position, objects = await pages.next_page()
+                entity, position, page = await pages.next_page()
+                objects = page.objects
                 state = entities[entity]
                 model = MAPPERS[entity].model
                 async with self.db.write() as session:
                     applied = await self._apply(
-                        session, business_id, run_id, entity, objects, home_currency, counters
+                        session,
+                        business_id,
+                        run_id,
+                        entity,
+                        objects,
+                        home_currency,
+                        counters,
+                        mapped=page.mapped,
                     )
                     # The upsert stamped the rows it wrote; keep the rest QBO still has (an older SyncToken
                     # skipped, a quarantined version) from the sweep below.
@@ -724,10 +726,52 @@ class _Applied:
     written: list[str]
 
 
-PageFetch = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
+@dataclass(frozen=True, slots=True)
+class _Mapped:
+    """One batch of QBO objects sorted out: rows to store, Ids QBO deleted, failures to quarantine."""
+
+    rows: list[EntityRow]
+    deleted: list[str]
+    seen: list[str]
+    # (qbo_id or "?", the reason, the object as QBO sent it)
+    failed: list[tuple[str, str, Mapping[str, Any]]]
 
 
-class _PagePipeline:
+def _map_objects(entity: str, objects: Sequence[Mapping[str, Any]], home_currency: str) -> _Mapped:
+    """Map every object of one entity type; a malformed one becomes a failure, the rest still map."""
+    mapper = MAPPERS[entity]
+    mapped = _Mapped([], [], [], [])
+    for obj in objects:
+        qbo_id = str(obj.get("Id", "")) if isinstance(obj, Mapping) else ""
+        if qbo_id:
+            mapped.seen.append(qbo_id)
+        if isinstance(obj, Mapping) and is_deleted(obj):
+            if qbo_id:
+                mapped.deleted.append(qbo_id)
+            continue
+        try:
+            mapped.rows.append(mapper(obj, home_currency=home_currency))
+        except MappingError as exc:
+            mapped.failed.append((qbo_id or "?", str(exc), obj))
+    return mapped
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """A query page of a full sync: its objects and what they map to."""
+
+    objects: list[dict[str, Any]]
+    mapped: _Mapped
+
+    def __len__(self) -> int:
+        return len(self.objects)
+
+
+P = TypeVar("P", bound=Sized)
+PageFetch = Callable[[str, int], Awaitable[P]]
+
+
+class _PagePipeline(Generic[P]):
     """Query pages of a full sync, fetched ahead across entities and handed out in commit order.
 
     An entity has at most one page in flight: its next page is asked for only once a full page shows there
@@ -738,13 +782,13 @@ class _PagePipeline:
     """
 
     def __init__(
-        self, fetch: PageFetch, starts: Sequence[tuple[str, int]], *, groups: Sequence[frozenset[str]]
+        self, fetch: PageFetch[P], starts: Sequence[tuple[str, int]], *, groups: Sequence[frozenset[str]]
     ) -> None:
         self._fetch = fetch
         self._order = [entity for entity, _position in starts]
         # Where each entity's next page starts; None while its last page is in flight or after its end.
         self._next: dict[str, int | None] = dict(starts)
-        self._held: dict[str, deque[tuple[int, asyncio.Task[list[dict[str, Any]]]]]] = {
+        self._held: dict[str, deque[tuple[int, asyncio.Task[P]]]] = {
             entity: deque() for entity in self._order
         }
         self._group = {entity: index for index, group in enumerate(groups) for entity in group}
@@ -774,7 +818,7 @@ class _PagePipeline:
             self._held[entity].append((position, task))
             held += 1
 
-    def _arrived(self, entity: str, position: int, task: asyncio.Task[list[dict[str, Any]]]) -> None:
+    def _arrived(self, entity: str, position: int, task: asyncio.Task[P]) -> None:
         # A failed page stops its entity here; the sync sees the error when that page is handed out.
         if task.cancelled() or task.exception() is not None:
             return
@@ -787,8 +831,8 @@ class _PagePipeline:
         self._finished.add(entity)
         self._fill()
 
-    async def next_page(self) -> tuple[str, int, list[dict[str, Any]]]:
-        """The next page to commit: its entity, its start position and its objects."""
+    async def next_page(self) -> tuple[str, int, P]:
+        """The next page to commit: its entity, its start position and the page."""
         while True:
             self._fill()
             for entity in self._order:
