@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping
@@ -636,9 +637,12 @@ class _Limits:
     lengths: tuple[int, ...]
 
     def check(self, values: Mapping[str, Any], where: str) -> None:
-        for key, length in zip(self.keys, self.lengths, strict=True):
-            value = values.get(key)
-            if value is not None and isinstance(value, str) and len(value) > length:
+        texts = [value if isinstance(value, str) else "" for value in map(values.get, self.keys)]
+        # Compared in C; only a row with an over-long value goes on to find which one it is.
+        if not any(map(operator.gt, map(len, texts), self.lengths)):
+            return
+        for key, length, value in zip(self.keys, self.lengths, texts, strict=True):
+            if len(value) > length:
                 raise MappingError(f"{where}{key}: {len(value)} characters, longer than {length}")
 
 
