@@ -40,7 +40,7 @@ from domains.qbo.errors import (
     QboTransportError,
 )
 from domains.qbo.mappers import MAPPERS, MappingError, is_deleted, map_company_info, map_preferences
-from domains.qbo.models import SyncRun
+from domains.qbo.models import QuarantinedEntity, SyncRun
 from domains.qbo.throttle import RealmThrottle
 from domains.qbo.tokens import Credentials, TokenProvider
 from domains.synced import EntityRow, SyncedEntity, delete_entities, get_entity, json_safe, upsert_entities
@@ -394,6 +394,9 @@ class SmartSyncService:
                 session, business_id, model, mapped.rows, synced_at=self.clock.now()
             )
             counters["rows_written"] += len(written)
+        # Usually nothing of this entity is quarantined: one indexed lookup instead of a DELETE whose
+        # IN list holds the whole page.
+        if mapped.rows and await _any_quarantined(session, business_id, entity):
             await repo.release_quarantine(session, business_id, entity, [r.qbo_id for r in mapped.rows])
         if mapped.deleted:
             await delete_entities(session, business_id, model, mapped.deleted)
@@ -885,6 +888,15 @@ async def _touch(
             .where(table.c.business_id == business_id, table.c.qbo_id.in_(chunk))
             .values(synced_at=now)
         )
+
+
+async def _any_quarantined(session: Any, business_id: int, entity: str) -> bool:
+    found = await session.execute(
+        select(QuarantinedEntity.id)
+        .where(QuarantinedEntity.business_id == business_id, QuarantinedEntity.entity == entity)
+        .limit(1)
+    )
+    return found.first() is not None
 
 
 async def _sweep(session: Any, business_id: int, model: type[SyncedEntity], started_at: dt.datetime) -> None:

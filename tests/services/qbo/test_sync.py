@@ -223,6 +223,24 @@ async def test_a_malformed_entity_is_quarantined_and_the_page_still_lands(qbo):
         assert await session.scalar(select(Bill.total_cents).where(Bill.business_id == business_id)) == 10000
 
 
+async def test_a_quarantined_entity_is_released_once_it_maps(qbo):
+    bad = bill("11", "1", "50.00", "2026-10-02", "2026-10-30")
+    bad["TxnDate"] = "not-a-date"
+    business_id, realm_id = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Paper Co")], "Bill": [bill("10", "1", "100.00", "2026-10-01"), bad]}
+    )
+    assert (await qbo.smart_sync().sync_now(business_id)).quarantined == 1
+    await qbo.qbo_write(
+        realm_id, "Bill", {"Id": "11", "SyncToken": "0", "sparse": True, "TxnDate": "2026-10-02"}
+    )
+    outcome = await qbo.smart_sync().sync_now(business_id, full=True)
+    assert (outcome.status, outcome.quarantined) == ("succeeded", 0)
+    async with qbo.db.read() as session:
+        assert await repo.list_quarantine(session, business_id) == []
+        stored = await session.scalars(select(Bill.qbo_id).where(Bill.business_id == business_id))
+        assert sorted(stored) == ["10", "11"]
+
+
 async def test_home_currency_comes_from_preferences(qbo):
     business_id, _ = await qbo.connected_business()
     await qbo.smart_sync().sync_now(business_id)
