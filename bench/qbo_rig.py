@@ -42,7 +42,7 @@ from domains.qbo.sandbox import QboSandbox, SandboxConfig, SandboxStorage, seed_
 from domains.qbo.sandbox.server import database_url as sandbox_database_url
 from domains.qbo.smart_sync import PAGE_SIZE as SYNC_PAGE_SIZE
 from domains.qbo.smart_sync import SYNC_ENTITIES, SmartSyncService, _page_query
-from domains.synced import EntityRow, SyncedEntity, lines_relationship
+from domains.synced import EntityRow, RawJSON, SyncedEntity, lines_relationship
 
 # QBO's published per-realm limits (docs/qbo.md).
 QBO_PER_SECOND = 10
@@ -297,7 +297,10 @@ async def upsert_executemany(
         where=cast(table.c.sync_token, BigInteger) <= cast(excluded.sync_token, BigInteger),
     ).returning(table.c.id, table.c.qbo_id)
     now = synced_at or utcnow()
-    params = [{**row.values, "business_id": business_id, "synced_at": now} for row in rows]
+    params = [
+        {**row.values, "raw": _parsed(row.values["raw"]), "business_id": business_id, "synced_at": now}
+        for row in rows
+    ]
     stored = {qbo_id: row_id for row_id, qbo_id in (await session.execute(stmt, params)).all()}
     rel = lines_relationship(model)
     if rel is not None and stored:
@@ -318,6 +321,11 @@ async def upsert_executemany(
         if new_lines:
             await session.execute(line_table.insert(), new_lines)
     return list(stored)
+
+
+def _parsed(raw: Any) -> Any:
+    # A Core statement would store QBO's text as a JSON string; give its JSON column the parsed object.
+    return decode_body(str(raw).encode()) if isinstance(raw, RawJSON) else raw
 
 
 async def load_pages(database_url: str, pages: dict[str, list[bytes]], *, home_currency: str = "USD") -> int:

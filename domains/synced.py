@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ColumnElement,
     Date,
@@ -146,6 +147,16 @@ class EntityRow:
 E = TypeVar("E", bound=SyncedEntity)
 
 
+class RawJSON(str):
+    """JSON text to store in a JSON column as it is, e.g. a QBO object exactly as QBO sent it.
+
+    `upsert_entities` writes it without parsing or re-encoding it; read back, the column holds the parsed
+    object, as when the value was a dict.
+    """
+
+    __slots__ = ()
+
+
 def json_safe(value: Any) -> Any:
     """A copy of parsed QBO JSON that the JSON column can serialise.
 
@@ -260,7 +271,15 @@ def _driver_rows(table: Table, dialect: Dialect, leading: tuple[str, ...]) -> _D
         raise RuntimeError(f"upsert does not support the {dialect.paramstyle!r} parameter style")
 
     def processor(key: str) -> Callable[[Any], Any] | None:
-        return table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None or not isinstance(table.c[key].type, JSON):
+            return process
+        encode = process
+
+        def json_text(value: Any) -> Any:
+            return str(value) if type(value) is RawJSON else encode(value)
+
+        return json_text
 
     columns = tuple(c.key for c in table.columns if c.key != "id" and c.key not in leading)
     return _DriverRows(

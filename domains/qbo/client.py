@@ -61,6 +61,11 @@ def decode_body(content: bytes) -> Any:
         return json.loads(content, parse_float=Decimal)
 
 
+def decode_object(item: msgspec.Raw) -> Any:
+    """One object of a split query page (`split_query_page`), parsed as `decode_body` parses bodies."""
+    return decode_body(bytes(item))
+
+
 class QboClient:
     """Speaks QBO's URL layout and envelopes against `base_url` (Intuit's hosts or the local sandbox)."""
 
@@ -96,6 +101,29 @@ class QboClient:
         content_type: str | None = None,
     ) -> QboResponse:
         """Send one request; return the parsed JSON body or raise the matching QboError."""
+        response, tid = await self._send(
+            method,
+            realm_id,
+            path,
+            access_token=access_token,
+            params=params,
+            json_body=json_body,
+            content_type=content_type,
+        )
+        return QboResponse(response.status_code, _json_object(response, tid), tid)
+
+    async def _send(
+        self,
+        method: str,
+        realm_id: str,
+        path: str,
+        *,
+        access_token: str,
+        params: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+    ) -> tuple[httpx.Response, str | None]:
+        """Send one request; the response (status below 400) and its intuit_tid, or the matching QboError."""
         query = {"minorversion": str(self.minor_version), **(params or {})}
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
         content: bytes | None = None
@@ -128,30 +156,37 @@ class QboClient:
                 intuit_tid=tid,
                 fallback_message=f"HTTP {response.status_code}" + (f": {snippet}" if snippet else ""),
             )
-        try:
-            body = decode_body(response.content)
-        except ValueError as exc:
-            raise QboProtocolError(
-                status=response.status_code, message="the response is not JSON", intuit_tid=tid
-            ) from exc
-        if not isinstance(body, dict):
-            raise QboProtocolError(
-                status=response.status_code, message="the response is not a JSON object", intuit_tid=tid
-            )
-        fault = fault_in_json(body)
-        if fault is not None:
-            raise error_for(response.status_code, fault[0], fault[1], intuit_tid=tid)
-        return QboResponse(response.status_code, body, tid)
+        return response, tid
 
     async def query(self, realm_id: str, access_token: str, statement: str) -> dict[str, Any]:
         """Run one query; returns the QueryResponse object ({} for a page past the end)."""
         result = await self.request(
             "GET", realm_id, "query", access_token=access_token, params={"query": statement}
         )
-        query_response = result.body.get("QueryResponse", {})
-        if not isinstance(query_response, dict):
-            raise QboProtocolError(status=result.status, message="QueryResponse is not an object")
-        return query_response
+        return _query_response(result)
+
+    async def query_objects(
+        self, realm_id: str, access_token: str, statement: str, entity: str
+    ) -> list[msgspec.Raw]:
+        """Run one query; the JSON text of each `entity` object of the page, exactly as QBO sent it.
+
+        The page is only split here, not parsed: each object is parsed on its own when it is mapped, and
+        its text is what Runway stores as the entity's raw JSON. A body that is not a plain QueryResponse
+        (a Fault, something that is not JSON) is handled as `query` handles it.
+        """
+        response, tid = await self._send(
+            "GET", realm_id, "query", access_token=access_token, params={"query": statement}
+        )
+        objects = split_query_page(response.content, entity)
+        if objects is not None:
+            return objects
+        query_response = _query_response(QboResponse(response.status_code, _json_object(response, tid), tid))
+        items = query_response.get(entity)
+        return (
+            [msgspec.Raw(encode_body(item)) for item in items if isinstance(item, dict)]
+            if isinstance(items, list)
+            else []
+        )
 
     async def read(self, realm_id: str, access_token: str, entity: str, qbo_id: str) -> dict[str, Any]:
         result = await self.request(
@@ -236,6 +271,58 @@ class QboClient:
     async def preferences(self, realm_id: str, access_token: str) -> dict[str, Any]:
         result = await self.request("GET", realm_id, "preferences", access_token=access_token)
         return _unwrap(result, "Preferences")
+
+
+def _json_object(response: httpx.Response, tid: str | None) -> dict[str, Any]:
+    """The body of a successful response as a JSON object, or the QboError it carries."""
+    try:
+        body = decode_body(response.content)
+    except ValueError as exc:
+        raise QboProtocolError(
+            status=response.status_code, message="the response is not JSON", intuit_tid=tid
+        ) from exc
+    if not isinstance(body, dict):
+        raise QboProtocolError(
+            status=response.status_code, message="the response is not a JSON object", intuit_tid=tid
+        )
+    fault = fault_in_json(body)
+    if fault is not None:
+        raise error_for(response.status_code, fault[0], fault[1], intuit_tid=tid)
+    return body
+
+
+def _query_response(result: QboResponse) -> dict[str, Any]:
+    query_response = result.body.get("QueryResponse", {})
+    if not isinstance(query_response, dict):
+        raise QboProtocolError(status=result.status, message="QueryResponse is not an object")
+    return query_response
+
+
+# A query page split without parsing its objects: the envelope's members, then the entity's list.
+_members = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_items = msgspec.json.Decoder(list[msgspec.Raw])
+_PAGE_MEMBERS = frozenset({"QueryResponse", "time"})
+
+
+def split_query_page(content: bytes, entity: str) -> list[msgspec.Raw] | None:
+    """The JSON text of each `entity` object in a query response body, in order; None when the body is
+    not a plain `{"QueryResponse": {...}, "time": ...}` (a Fault, not JSON, ...) and must be parsed whole.
+
+    Items that are not objects are left out, as `query` callers leave them out.
+    """
+    try:
+        members = _members.decode(content)
+        if "QueryResponse" not in members or not members.keys() <= _PAGE_MEMBERS:
+            return None
+        response = _members.decode(members["QueryResponse"])
+        items = response.get(entity)
+        if items is None:
+            return []
+        listed = _items.decode(items)
+    except msgspec.DecodeError:
+        return None
+    # Every object's text starts with "{" (msgspec strips the whitespace around each item).
+    return [item for item in listed if bytes(item)[:1] == b"{"]
 
 
 def _unwrap(result: QboResponse, entity: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from domains.ap.models import Bill, BillPayment, Term, Vendor, VendorCredit
 from domains.ar.models import CreditMemo, Customer, Invoice, Payment, SalesReceipt
 from domains.bank.models import Account, Deposit, Purchase
 from domains.core.money import decimal_to_cents
-from domains.synced import EntityRow, SyncedEntity
+from domains.synced import EntityRow, RawJSON, SyncedEntity
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DIGITS = re.compile(r"\d+")
@@ -605,8 +605,13 @@ class EntityMapper:
     model: type[SyncedEntity]
     mapper: Callable[[Mapping[str, Any], str], EntityRow]
 
-    def __call__(self, obj: Mapping[str, Any], *, home_currency: str) -> EntityRow:
-        """Map one entity object; raises MappingError (naming the entity and its Id) if it is malformed."""
+    def __call__(
+        self, obj: Mapping[str, Any], *, home_currency: str, raw_json: RawJSON | None = None
+    ) -> EntityRow:
+        """Map one entity object; raises MappingError (naming the entity and its Id) if it is malformed.
+
+        The row keeps `obj` as its raw JSON, or `raw_json` when given: the text `obj` was parsed from.
+        """
         raw_id = obj.get("Id") if isinstance(obj, Mapping) else None
         qbo_id = str(raw_id) if isinstance(raw_id, str | int) and not isinstance(raw_id, bool) else None
         try:
@@ -617,6 +622,8 @@ class EntityMapper:
             _check_lengths(self.model, row)
         except MappingError as exc:
             raise MappingError(exc.reason, entity=self.entity, qbo_id=qbo_id) from exc
+        if raw_json is not None:
+            return EntityRow({**row.values, "raw": raw_json}, row.lines)
         return row
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
+import msgspec
 import structlog
 from sqlalchemy import Table, select, update
 
@@ -27,7 +28,7 @@ from domains.core import repository as core
 from domains.core.db import Database
 from domains.core.models import Business
 from domains.qbo import repository as repo
-from domains.qbo.client import QboClient
+from domains.qbo.client import QboClient, decode_object
 from domains.qbo.clock import Clock, SystemClock
 from domains.qbo.config import QboConfig
 from domains.qbo.crypto import TokenCipher
@@ -43,7 +44,15 @@ from domains.qbo.mappers import MAPPERS, MappingError, is_deleted, map_company_i
 from domains.qbo.models import QuarantinedEntity, SyncRun
 from domains.qbo.throttle import RealmThrottle
 from domains.qbo.tokens import Credentials, TokenProvider
-from domains.synced import EntityRow, SyncedEntity, delete_entities, get_entity, json_safe, upsert_entities
+from domains.synced import (
+    EntityRow,
+    RawJSON,
+    SyncedEntity,
+    delete_entities,
+    get_entity,
+    json_safe,
+    upsert_entities,
+)
 
 log = structlog.get_logger("runway.qbo.sync")
 T = TypeVar("T")
@@ -403,15 +412,13 @@ class SmartSyncService:
             await repo.release_quarantine(session, business_id, entity, mapped.deleted)
         return _Applied(mapped.seen, written)
 
-    async def _fetch_page(self, business_id: int, entity: str, position: int) -> list[dict[str, Any]]:
+    async def _fetch_page(self, business_id: int, entity: str, position: int) -> list[msgspec.Raw]:
         statement = _page_query(entity, position)
 
-        async def fetch(c: Credentials) -> dict[str, Any]:
-            return await self.client.query(c.realm_id, c.access_token, statement)
+        async def fetch(c: Credentials) -> list[msgspec.Raw]:
+            return await self.client.query_objects(c.realm_id, c.access_token, statement, entity)
 
-        page = await self._call(business_id, fetch)
-        items = page.get(entity)
-        return [o for o in items if isinstance(o, dict)] if isinstance(items, list) else []
+        return await self._call(business_id, fetch)
 
     async def _full(
         self,
@@ -436,8 +443,9 @@ class SmartSyncService:
         async def fetch(entity: str, position: int) -> _Page:
             # Mapped here, as soon as the page arrives: the CPU work then overlaps the database writes of
             # the page before, which run in the driver's thread while this task has the event loop.
-            objects = await self._fetch_page(business_id, entity, position)
-            return _Page(objects, _map_objects(entity, objects, home_currency))
+            return _Page(
+                *map_page(entity, await self._fetch_page(business_id, entity, position), home_currency)
+            )
 
         pages: _PagePipeline[_Page] = _PagePipeline(
             fetch,
@@ -451,28 +459,20 @@ class SmartSyncService:
         try:
             while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
                 entity, position, page = await pages.next_page()
-                objects = page.objects
                 state = entities[entity]
                 model = MAPPERS[entity].model
                 async with self.db.write() as session:
                     applied = await self._apply(
-                        session,
-                        business_id,
-                        run_id,
-                        entity,
-                        objects,
-                        home_currency,
-                        counters,
-                        mapped=page.mapped,
+                        session, business_id, run_id, entity, (), home_currency, counters, mapped=page.mapped
                     )
                     # The upsert stamped the rows it wrote; keep the rest QBO still has (an older SyncToken
                     # skipped, a quarantined version) from the sweep below.
                     written = set(applied.written)
                     kept = [qbo_id for qbo_id in applied.seen if qbo_id not in written]
                     await _touch(session, business_id, model, kept, self.clock.now())
-                    state["next_position"] = position + len(objects)
-                    state["fetched"] = int(state["fetched"]) + len(objects)
-                    if len(objects) < PAGE_SIZE:
+                    state["next_position"] = position + len(page)
+                    state["fetched"] = int(state["fetched"]) + len(page)
+                    if len(page) < PAGE_SIZE:
                         state["done"] = True
                         # Rows QBO stopped returning were deleted there; this run touched all it saw.
                         await _sweep(session, business_id, model, started_at)
@@ -759,15 +759,44 @@ def _map_objects(entity: str, objects: Sequence[Mapping[str, Any]], home_currenc
     return mapped
 
 
+def map_page(entity: str, items: Sequence[msgspec.Raw], home_currency: str) -> tuple[int, _Mapped]:
+    """Parse and map each object of a split query page (`QboClient.query_objects`); the number of objects
+    and what they map to. Each row keeps the object's text, exactly as QBO sent it, as its raw JSON.
+
+    One object at a time, so each parsed object is garbage as soon as it is mapped: holding a whole parsed
+    page while mapping it made Python's garbage collector walk the heap again and again.
+    """
+    mapper = MAPPERS[entity]
+    mapped = _Mapped([], [], [], [])
+    count = 0
+    for item in items:
+        obj = decode_object(item)
+        if not isinstance(obj, dict):
+            continue
+        count += 1
+        qbo_id = str(obj.get("Id", ""))
+        if qbo_id:
+            mapped.seen.append(qbo_id)
+        if is_deleted(obj):
+            if qbo_id:
+                mapped.deleted.append(qbo_id)
+            continue
+        try:
+            mapped.rows.append(mapper(obj, home_currency=home_currency, raw_json=RawJSON(str(item, "utf-8"))))
+        except MappingError as exc:
+            mapped.failed.append((qbo_id or "?", str(exc), obj))
+    return count, mapped
+
+
 @dataclass(frozen=True, slots=True)
 class _Page:
-    """A query page of a full sync: its objects and what they map to."""
+    """A query page of a full sync: how many objects it held and what they map to."""
 
-    objects: list[dict[str, Any]]
+    count: int
     mapped: _Mapped
 
     def __len__(self) -> int:
-        return len(self.objects)
+        return self.count
 
 
 P = TypeVar("P", bound=Sized)

@@ -25,8 +25,9 @@ from domains.core import repository as core
 from domains.core.db import Database
 from domains.core.models import Business
 from domains.models_registry import import_all_models
+from domains.qbo.client import encode_body
 from domains.qbo.mappers import deleted_id, is_deleted, map_entity
-from domains.synced import EntityRow, delete_entities, upsert_entities
+from domains.synced import EntityRow, RawJSON, delete_entities, upsert_entities
 
 pytestmark = pytest.mark.anyio
 
@@ -265,3 +266,19 @@ async def test_large_batches_span_statements_on_both_databases(database: Databas
     assert (bills["1204"].sync_token, [line.amount_cents for line in bills["1204"].lines]) == ("3", [500])
     assert bills["1204"].raw["Id"] == "1204"
     assert bills["1204"].qbo_updated_at.tzinfo is not None
+
+
+async def test_raw_json_text_is_stored_as_sent_on_both_databases(database: Database) -> None:
+    async with database.write() as session:
+        business_id = (await core.create_business(session, name="Exact Text LLC")).id
+    row = bill_row(TotalAmt=Decimal("1602.70"), ExchangeRate=Decimal("0.10000000000000000000001"))
+    text = RawJSON(encode_body(row.values["raw"]).decode())
+    async with database.write() as session:
+        stored = EntityRow({**row.values, "raw": text}, row.lines)
+        assert await upsert_entities(session, business_id, Bill, [stored]) == ["25"]
+    async with database.read() as session:
+        bill = await get_bill(session, business_id, "25")
+        assert bill is not None
+        # Read back as the object it is, not as a string holding JSON, with every digit QBO sent.
+        assert bill.raw == json.loads(text, parse_float=Decimal)
+        assert str(bill.raw["TotalAmt"]) == "1602.70"

@@ -1,13 +1,20 @@
-"""Unit tests (domain QBO client): response bodies parse with exact Decimal numbers, as `json` would."""
+"""Unit tests (domain QBO client): response bodies parse with exact Decimal numbers, as `json` would, and
+query pages split into each object's own text."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from domains.qbo.client import decode_body
+from domains.qbo.client import decode_body, decode_object, encode_body, split_query_page
+from domains.qbo.mappers import map_entity
+from domains.qbo.smart_sync import map_page
+from domains.synced import RawJSON
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qbo"
 
 DOCUMENTS = [
     b'{"QueryResponse": {"Bill": [{"Id": "1", "TotalAmt": 1602.70, "Balance": 0.00}]}, "time": "x"}',
@@ -41,3 +48,52 @@ def test_amounts_keep_their_digits() -> None:
 def test_malformed_bodies_raise_value_error(document: bytes) -> None:
     with pytest.raises(ValueError):
         decode_body(document)
+
+
+PAGE = (
+    b'{"QueryResponse": {"Bill": [{"Id": "1", "TotalAmt": 1602.70},  7, '
+    b'{"Id": "2", "Rate": 0.10000000000000000000001}], "startPosition": 1, "maxResults": 3}, '
+    b'"time": "2026-11-27T04:00:00.000-08:00"}'
+)
+
+
+def test_a_query_page_splits_into_each_objects_own_text() -> None:
+    items = split_query_page(PAGE, "Bill")
+    assert items is not None
+    texts = [bytes(item) for item in items]
+    # Exactly as sent, digits included; the item that is not an object is left out, as before.
+    assert texts == [b'{"Id": "1", "TotalAmt": 1602.70}', b'{"Id": "2", "Rate": 0.10000000000000000000001}']
+    assert [decode_object(item) for item in items] == [
+        o for o in decode_body(PAGE)["QueryResponse"]["Bill"] if isinstance(o, dict)
+    ]
+    assert split_query_page(PAGE, "Invoice") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"Fault": {"Error": [{"Message": "x", "code": "500"}], "type": "SystemFault"}, "time": "t"}',
+        b'{"QueryResponse": {"Bill": [{"TotalAmt": NaN}]}}',
+        b'{"QueryResponse": [], "time": "t"}',
+        b"<html>busy</html>",
+        b'\xef\xbb\xbf{"QueryResponse": {}}',
+    ],
+)
+def test_bodies_that_are_not_plain_pages_are_left_to_the_full_parser(body: bytes) -> None:
+    assert split_query_page(body, "Bill") is None
+
+
+def test_a_mapped_page_keeps_each_objects_text_as_its_raw_json() -> None:
+    bill = json.loads((FIXTURES / "bill.json").read_text(), parse_float=Decimal)["Bill"]
+    text = encode_body(bill)
+    items = split_query_page(b'{"QueryResponse": {"Bill": [' + text + b", 3]}}", "Bill")
+    assert items is not None
+    count, mapped = map_page("Bill", items, "USD")
+    assert count == 1
+    (row,) = mapped.rows
+    raw = row.values["raw"]
+    assert isinstance(raw, RawJSON)
+    assert raw == text.decode()
+    expected = map_entity("Bill", bill, home_currency="USD")
+    assert {**row.values, "raw": None} == {**expected.values, "raw": None}
+    assert row.lines == expected.lines
