@@ -3,6 +3,9 @@
 `Database.read()` opens a short read session; `Database.write()` opens a write transaction that on SQLite
 starts with BEGIN IMMEDIATE and is serialised in-process, because SQLite has one writer at a time and its
 busy handler (sleep-and-retry) is what makes latency spike under contention. PostgreSQL needs neither.
+
+On SQLite, reads run on the event loop's own thread (`_InlineSqliteConnection`) and writes on aiosqlite's
+worker thread; see that class for why.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
+import aiosqlite
 import msgspec
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -106,6 +111,68 @@ def _install_sqlite_pragmas(engine: AsyncEngine, *, immediate: bool) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class _RunAtOnce:
+    """Stands in for aiosqlite's job queue: runs each job as it is queued, on the caller's thread."""
+
+    def put_nowait(self, job: tuple[asyncio.Future[Any] | None, Any]) -> None:
+        future, function = job
+        try:
+            result = function()
+        except BaseException as error:  # handed to the awaiting caller, as aiosqlite's thread does
+            if future is not None:
+                future.set_exception(error)
+        else:
+            if future is not None:
+                future.set_result(result)
+
+
+class _InlineSqliteConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose calls run on the event loop's thread instead of a worker thread.
+
+    Why, for reads: a read of a few rows takes SQLite microseconds, while aiosqlite hands every call (cursor,
+    execute, fetch, close — four a statement) to its thread and back, two thread wake-ups each; measured
+    here, a one-statement read transaction costs about 0.8 ms that way and 0.4 ms inline. In WAL mode a
+    reader never waits for a writer, so an inline read never blocks the loop on a lock. Writes keep
+    aiosqlite's thread: BEGIN IMMEDIATE may wait (busy_timeout) for another process's write.
+    """
+
+    def __init__(self, connector: Any) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        # SQLAlchemy's adapter also queues some calls itself (setting the isolation level).
+        self._tx = _RunAtOnce()  # type: ignore[assignment]
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    def __await__(self) -> Any:
+        return self._open().__await__()
+
+    async def _open(self) -> _InlineSqliteConnection:
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    def stop(self) -> None:
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def close(self) -> None:
+        self.stop()
+
+
+def _inline_sqlite_creator(url: str) -> Any:
+    database = make_url(url).database or ":memory:"
+
+    async def connect() -> _InlineSqliteConnection:
+        return await _InlineSqliteConnection(
+            lambda: sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        )
+
+    return connect
+
+
 class Database:
     """The application's database: one object per process, shared by every request and worker.
 
@@ -123,7 +190,13 @@ class Database:
         }
         if self.is_sqlite:
             # Separate engines so that reads start a deferred transaction and writes an immediate one.
-            self.read_engine = create_async_engine(url, pool_size=8, max_overflow=8, **engine_options)
+            self.read_engine = create_async_engine(
+                url,
+                async_creator=_inline_sqlite_creator(url),
+                pool_size=8,
+                max_overflow=8,
+                **engine_options,
+            )
             self.write_engine = create_async_engine(url, pool_size=2, max_overflow=2, **engine_options)
             _install_sqlite_pragmas(self.read_engine, immediate=False)
             _install_sqlite_pragmas(self.write_engine, immediate=True)
