@@ -630,6 +630,42 @@ async def test_the_counters_a_keypress_answers_with_agree_with_the_rows_of_the_p
         assert counters.done_this_week == 1
 
 
+async def test_counters_and_header_stay_true_through_replacing_approving_and_undoing(qbo):
+    cw = await console_world(qbo)
+    console = cw.service(smart_sync=qbo.smart_sync())
+    alice, bert = cw.who("alice"), cw.who("bert")
+
+    async def seen(dom_id: str) -> str:
+        decision = row_of(await console.console(*alice), dom_id).decision
+        return decision.seen if decision is not None else "none"
+
+    steps = [
+        lambda: console.decide(*bert, "bill", "102", "delay", {"seen": "none", "preset": "7"}),
+        lambda: console.decide(*alice, "bill", "103", "skip", {"seen": "none"}),
+        lambda: seen("item-bill-103"),
+        lambda: console.decide(*alice, "bill", "103", "schedule", {"seen": last_seen, "on": day(9)}),
+        lambda: seen("item-bill-102"),
+        lambda: console.decide(*alice, "bill", "102", "approve", {"seen": last_seen}),
+        lambda: console.decide(*bert, "invoice", "202", "skip", {"seen": "none"}),
+        lambda: console.undo(*bert),
+        lambda: console.undo(*alice),
+    ]
+    last_seen = "none"
+    for step in steps:
+        keypress = await step()
+        if isinstance(keypress, str):
+            last_seen = keypress
+            continue
+        view = await console.console(*alice)
+        counted = _counted_from_rows(view)
+        assert {name: getattr(keypress.counters, name) for name in counted} == counted
+        queued = sum(
+            1 for r in view.rows if r.decision is not None and r.decision.status in ("proposed", "approved")
+        )
+        assert keypress.header.queued_count == view.header.queued_count == queued
+        assert keypress.header.delta == view.header.delta
+
+
 async def test_dismissing_the_blocking_hygiene_issue_unblocks_the_item_and_reopening_blocks_it_again(qbo):
     cw = await console_world(qbo)
     console = cw.service(smart_sync=qbo.smart_sync())

@@ -202,6 +202,8 @@ class ConsoleData:
     current: Mapping[tuple[str, str], DecisionRecord] = field(hash=False)
     # (id, version) of the current decisions that shape the forecast: a key for kept plans.
     plan_key: frozenset[tuple[int, int]]
+    # (id, version) of every current decision: a key for what is counted from them.
+    current_key: frozenset[tuple[int, int]]
     critical_vendor_ids: frozenset[str]
     open_issues: tuple[IssueRef, ...]
     pay_run_weekday: int
@@ -217,6 +219,7 @@ class _QueueState:
 
     current: Mapping[tuple[str, str], DecisionRecord]
     plan_key: frozenset[tuple[int, int]]
+    current_key: frozenset[tuple[int, int]]
     critical_vendor_ids: frozenset[str]
     pay_run_weekday: int
     batch: BatchProgress | None
@@ -231,7 +234,8 @@ class _QueueState:
     ) -> _QueueState:
         current = {(d.entity_type, d.qbo_id): d for d in decisions if d.is_current}
         plan_key = frozenset((d.id, d.version) for d in plan_decisions(current.values()))
-        return cls(current, plan_key, critical_vendor_ids, pay_run_weekday, batch)
+        current_key = frozenset((d.id, d.version) for d in current.values())
+        return cls(current, plan_key, current_key, critical_vendor_ids, pay_run_weekday, batch)
 
     def with_current(self, record: DecisionRecord) -> _QueueState:
         """This state after `record` became its item's current decision (replacing the one before).
@@ -241,12 +245,16 @@ class _QueueState:
         current = dict(self.current)
         replaced = current.get(key)
         current[key] = record
-        plan_key = self.plan_key
+        plan_key, current_key = self.plan_key, self.current_key
         if replaced is not None:
             plan_key = plan_key - {(replaced.id, replaced.version)}
+            current_key = current_key - {(replaced.id, replaced.version)}
         if record.status in PLAN_STATUSES:
             plan_key = plan_key | {(record.id, record.version)}
-        return _QueueState(current, plan_key, self.critical_vendor_ids, self.pay_run_weekday, self.batch)
+        current_key = current_key | {(record.id, record.version)}
+        return _QueueState(
+            current, plan_key, current_key, self.critical_vendor_ids, self.pay_run_weekday, self.batch
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +418,7 @@ class DecisionConsoleDataOrchestrator:
             books_stamp=stamp,
             current=queue.current,
             plan_key=queue.plan_key,
+            current_key=queue.current_key,
             critical_vendor_ids=queue.critical_vendor_ids,
             open_issues=await self._blocking_issues(business_id, as_of, stamp, triage),
             pay_run_weekday=queue.pay_run_weekday,

@@ -500,13 +500,82 @@ def _kept_plan(
     return _KeptPlan(key, plan)
 
 
-def _plan_of(books: _Books, records: Iterable[DecisionRecord]) -> DecisionPlan:
-    listed = tuple(records)
-    return _kept_plan(books, lambda: listed).plan
-
-
 def _keep_plan(books: _Books, key: frozenset[tuple[int, int]], plan: DecisionPlan) -> None:
     _PLANS.put((id(books.forecast), key), (books.forecast, plan))
+
+
+class _Tally:
+    """What the counters and the header count of a queue's current decisions.
+
+    Kept per queue state (`_TALLIES`), so that a keypress moves the one decision it replaced out and the
+    new one in instead of recounting thousands of decisions. Never changed once kept: `moved` copies.
+    """
+
+    __slots__ = (
+        "done",
+        "done_this_week",
+        "extra",
+        "hidden",
+        "hidden_blocked",
+        "open_by",
+        "queued",
+        "statuses",
+    )
+
+    def __init__(self) -> None:
+        # Decisions shown although their item left the queue; hidden ones (done this week) of queue items,
+        # and how many of those an issue blocks; done this week in all; queued plan decisions shown.
+        self.extra = self.hidden = self.hidden_blocked = self.done_this_week = self.queued = 0
+        self.statuses: dict[str, int] = {}  # of the decisions shown, but done ones
+        self.open_by: dict[int | None, int] = {}  # open decisions by who made them (for undo)
+        self.done: dict[tuple[int, int], DecisionRecord] = {}  # done decisions of the plan
+
+    @classmethod
+    def of(cls, ctx: _Context) -> _Tally:
+        tally = cls()
+        for decision in ctx.current.values():
+            tally._count(ctx, decision, 1)
+        return tally
+
+    def moved(self, ctx: _Context, out: DecisionRecord | None, into: DecisionRecord) -> _Tally:
+        tally = _Tally()
+        tally.extra, tally.hidden, tally.hidden_blocked = self.extra, self.hidden, self.hidden_blocked
+        tally.done_this_week, tally.queued = self.done_this_week, self.queued
+        tally.statuses, tally.open_by, tally.done = dict(self.statuses), dict(self.open_by), dict(self.done)
+        if out is not None:
+            tally._count(ctx, out, -1)
+        tally._count(ctx, into, 1)
+        return tally
+
+    def _count(self, ctx: _Context, decision: DecisionRecord, sign: int) -> None:
+        status = decision.status
+        item = ctx.items.get((decision.entity_type, decision.qbo_id))
+        hidden = ctx.hidden(decision)
+        shown = True
+        if item is None:
+            shown = status in (*OPEN_STATUSES, EXECUTING)
+            self.extra += sign * shown
+        elif hidden:
+            shown = False
+            self.hidden += sign
+            self.hidden_blocked += sign * bool(item.blocked_by)
+        if shown and status != DONE:
+            self.statuses[status] = self.statuses.get(status, 0) + sign
+        self.done_this_week += sign * hidden
+        if status in OPEN_STATUSES:
+            self.open_by[decision.decided_by] = self.open_by.get(decision.decided_by, 0) + sign
+        if decision.is_current and status in PLAN_STATUSES:
+            if status == DONE:
+                if sign > 0:
+                    self.done[(decision.id, decision.version)] = decision
+                else:
+                    self.done.pop((decision.id, decision.version), None)
+            elif status in QUEUED_STATUSES and not hidden:
+                self.queued += sign
+
+
+# Tallies by the books they were counted against and the (id, version) of the decisions counted.
+_TALLIES: BooksCache[tuple[_Books, _Tally]] = BooksCache(size=16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -514,10 +583,20 @@ class _Context:
     data: ConsoleData
     books: _Books
     current: Mapping[tuple[str, str], DecisionRecord]
-    # (id, version) of the current decisions in the plan (see `_kept_plan`).
+    # (id, version) of the current decisions in the plan (see `_kept_plan`), and of all of them.
     plan_key: frozenset[tuple[int, int]]
+    current_key: frozenset[tuple[int, int]]
     business: BusinessContext
     user: CurrentUser
+
+    @property
+    def tally(self) -> _Tally:
+        kept = _TALLIES.get((id(self.books), self.current_key))
+        if kept is not None and kept[0] is self.books:
+            return kept[1]
+        tally = _Tally.of(self)
+        _TALLIES.put((id(self.books), self.current_key), (self.books, tally))
+        return tally
 
     @property
     def index(self) -> SnapshotIndex:
@@ -946,6 +1025,7 @@ class DecisionConsoleService:
             books=self._books(data),
             current=data.current,
             plan_key=data.plan_key,
+            current_key=data.current_key,
             business=business,
             user=user,
         )
@@ -994,10 +1074,16 @@ class DecisionConsoleService:
         current = dict(ctx.current)
         replaced = current.get(key)
         current[key] = record
-        plan_key = ctx.plan_key - {(replaced.id, replaced.version)} if replaced else ctx.plan_key
+        plan_key, current_key = ctx.plan_key, ctx.current_key
+        if replaced is not None:
+            plan_key = plan_key - {(replaced.id, replaced.version)}
+            current_key = current_key - {(replaced.id, replaced.version)}
         if record.status in PLAN_STATUSES:
             plan_key = plan_key | {(record.id, record.version)}
-        ctx = replace(ctx, current=current, plan_key=plan_key)
+        current_key = current_key | {(record.id, record.version)}
+        tally = ctx.tally.moved(ctx, replaced, record)
+        ctx = replace(ctx, current=current, plan_key=plan_key, current_key=current_key)
+        _TALLIES.put((id(ctx.books), current_key), (ctx.books, tally))
         return self._keypress(ctx, self._row_for(ctx, *key), plan=plan)
 
     async def _conflict(
@@ -1052,16 +1138,15 @@ class DecisionConsoleService:
         )
 
     def _header(self, ctx: _Context, plan_all: DecisionPlan | None = None) -> HeaderView:
-        plan = plan_decisions(ctx.current.values())
-        done = [d for d in plan if d.status == DONE]
-        queued = [d for d in plan if d.status in QUEUED_STATUSES and not ctx.hidden(d)]
-        # Done and queued decisions are every decision of the plan: `plan_all`, when the caller has it.
+        tally = ctx.tally
+        # Every decision of the plan: `plan_all`, when the caller has it.
         every = (
             plan_all
             if plan_all is not None
-            else _kept_plan(ctx.books, lambda: (*done, *queued), ctx.plan_key).plan
+            else _kept_plan(ctx.books, lambda: plan_decisions(ctx.current.values()), ctx.plan_key).plan
         )
-        result = ctx.forecast.compare(_plan_of(ctx.books, done), every, past_terms=False)
+        done = _kept_plan(ctx.books, lambda: tally.done.values(), frozenset(tally.done)).plan
+        result = ctx.forecast.compare(done, every, past_terms=False)
         before, after = result.before, result.after
         return HeaderView(
             currency=ctx.currency,
@@ -1074,7 +1159,7 @@ class DecisionConsoleService:
             cash_zero_date=before.runway.cash_zero_date,
             lowest_cash_cents=before.lowest_cash_cents,
             lowest_cash_week=before.lowest_cash_week,
-            queued_count=len(queued),
+            queued_count=tally.queued,
             delta=_delta_of(result),
             after_runway_weeks=after.runway.weeks,
             after_status=after.runway.status,
@@ -1083,40 +1168,26 @@ class DecisionConsoleService:
         )
 
     def _counters(self, ctx: _Context) -> CountersView:
-        # The rows `_listing` gives, counted from the decisions alone: a keypress costs O(decisions),
-        # not O(queue). Queue items without a decision are undecided rows; hidden ones are done this week.
-        shown_decisions: list[DecisionRecord] = []
-        hidden = hidden_blocked = extra = 0
-        for key, decision in ctx.current.items():
-            item = ctx.items.get(key)
-            if item is None:
-                if decision.status in (*OPEN_STATUSES, EXECUTING):
-                    shown_decisions.append(decision)
-                    extra += 1
-            elif ctx.hidden(decision):
-                hidden += 1
-                hidden_blocked += bool(item.blocked_by)
-            else:
-                shown_decisions.append(decision)
-        items = len(ctx.queue) - hidden + extra
-        statuses = [d.status for d in shown_decisions if d.status != DONE]
-        done_this_week = sum(1 for d in ctx.current.values() if ctx.hidden(d))
+        # The rows `_listing` gives, counted from the decisions (see `_Tally`): queue items without a
+        # decision are undecided rows; hidden ones are done this week.
+        tally = ctx.tally
+        items = len(ctx.queue) - tally.hidden + tally.extra
+        statuses = tally.statuses
         batch = ctx.data.batch
         can_approve = ctx.business.can(Capability.APPROVE)
         return CountersView(
             business_id=ctx.business.id,
             items=items,
-            blocked=ctx.books.blocked - hidden_blocked,
-            undecided=items - len(statuses),
-            proposed=statuses.count(PROPOSED),
-            approved=statuses.count(APPROVED),
-            executing=statuses.count(EXECUTING),
-            failed=statuses.count(FAILED),
-            conflict=statuses.count(CONFLICT),
-            done_this_week=done_this_week,
-            can_undo=ctx.business.can(Capability.PROPOSE)
-            and any(d.decided_by == ctx.user.id and d.status in OPEN_STATUSES for d in ctx.current.values()),
-            can_finalize=can_approve and (statuses.count(APPROVED) > 0 or batch is not None),
+            blocked=ctx.books.blocked - tally.hidden_blocked,
+            undecided=items - sum(statuses.values()),
+            proposed=statuses.get(PROPOSED, 0),
+            approved=statuses.get(APPROVED, 0),
+            executing=statuses.get(EXECUTING, 0),
+            failed=statuses.get(FAILED, 0),
+            conflict=statuses.get(CONFLICT, 0),
+            done_this_week=tally.done_this_week,
+            can_undo=ctx.business.can(Capability.PROPOSE) and tally.open_by.get(ctx.user.id, 0) > 0,
+            can_finalize=can_approve and (statuses.get(APPROVED, 0) > 0 or batch is not None),
             finalize_running=batch is not None,
         )
 
