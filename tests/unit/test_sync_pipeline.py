@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domains.qbo.smart_sync import PAGE_SIZE, PREFETCH_PAGES, _PagePipeline
+from domains.qbo.smart_sync import MAX_IN_FLIGHT, PAGE_SIZE, PREFETCH_PAGES, _PagePipeline
 
 pytestmark = pytest.mark.anyio
 
@@ -16,13 +16,19 @@ SIZES = {"Vendor": 2 * PAGE_SIZE + 5, "Bill": 6 * PAGE_SIZE + 1, "Invoice": 9 * 
 
 
 class FakeQbo:
-    def __init__(self) -> None:
+    def __init__(self, sizes: dict[str, int] = SIZES) -> None:
+        self.sizes = sizes
         self.requested: list[tuple[str, int]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
 
     async def fetch(self, entity: str, position: int) -> list[dict[str, Any]]:
         self.requested.append((entity, position))
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
         await asyncio.sleep(0)
-        count = max(0, min(PAGE_SIZE, SIZES[entity] - position + 1))
+        self.in_flight -= 1
+        count = max(0, min(PAGE_SIZE, self.sizes[entity] - position + 1))
         return [{"Id": str(position + i)} for i in range(count)]
 
 
@@ -69,6 +75,34 @@ async def test_pages_come_in_order_name_lists_first_and_none_past_the_end() -> N
         "no request past an entity's end"
     )
     assert most_held <= PREFETCH_PAGES + 1, "fetched pages do not pile up while commits are slow"
+    assert qbo.most_in_flight <= MAX_IN_FLIGHT
+
+
+async def test_entities_under_way_continue_before_first_pages_go_out() -> None:
+    """The long chains of pages are what a sync waits for; one-page entities fill in as they end."""
+    sizes = {"Vendor": 10, "Bill": 3 * PAGE_SIZE + 1, "Invoice": 3 * PAGE_SIZE + 1}
+    sizes |= {name: 5 for name in ("Purchase", "Deposit", "SalesReceipt", "VendorCredit", "CreditMemo")}
+    qbo = FakeQbo(sizes)
+    pipeline = _PagePipeline(
+        qbo.fetch,
+        [(entity, 1) for entity in sizes],
+        groups=(frozenset({"Vendor"}), frozenset(sizes) - {"Vendor"}),
+    )
+    done: set[str] = set()
+    try:
+        while len(done) < len(sizes):
+            entity, _position, objects = await pipeline.next_page()
+            if len(objects) < PAGE_SIZE:
+                done.add(entity)
+                pipeline.finished(entity)
+    finally:
+        await pipeline.aclose()
+    assert qbo.most_in_flight <= MAX_IN_FLIGHT
+    first_pages_late = [qbo.requested.index((name, 1)) for name in ("VendorCredit", "CreditMemo")]
+    assert min(first_pages_late) > qbo.requested.index(("Bill", 1 + PAGE_SIZE))
+    assert sorted(qbo.requested) == sorted(
+        (name, position) for name, size in sizes.items() for position in range(1, size + 1, PAGE_SIZE)
+    )
 
 
 async def test_a_failed_page_surfaces_when_its_turn_comes() -> None:
