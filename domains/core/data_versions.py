@@ -44,6 +44,17 @@ async def data_version(session: AsyncSession, business_id: int) -> str | None:
     return (await data_versions(session, business_id)).books
 
 
+def versions_after(session: AsyncSession, business_id: int, before: DataVersions) -> DataVersions:
+    """The stamps this transaction commits: `before` (read under lock) with each one it replaced.
+
+    A first row's books stamp is not reported (it stays ``None``, which no cache is keyed by)."""
+    bumped = session.info.get(_BUMPED, {})
+    return DataVersions(
+        bumped.get((business_id, "stamp"), before.books),
+        bumped.get((business_id, "console_stamp"), before.console),
+    )
+
+
 async def bump_data_version(session: AsyncSession, business_id: int) -> str:
     """Give the business's books a new stamp, in the caller's transaction (it commits with the change)."""
     return await _bump(session, business_id, "stamp")
@@ -52,6 +63,10 @@ async def bump_data_version(session: AsyncSession, business_id: int) -> str:
 async def bump_console_version(session: AsyncSession, business_id: int) -> str:
     """Give the business's decision queue a new stamp, in the caller's transaction."""
     return await _bump(session, business_id, "console_stamp")
+
+
+# session.info key: the stamps this transaction wrote, by (business id, column).
+_BUMPED = "runway.bumped_data_versions"
 
 
 async def _bump(session: AsyncSession, business_id: int, column: str) -> str:
@@ -67,4 +82,5 @@ async def _bump(session: AsyncSession, business_id: int, column: str) -> str:
             index_elements=[BusinessDataVersion.business_id], set_={column: stamp, "changed_at": now}
         )
     )
+    session.info.setdefault(_BUMPED, {})[(business_id, column)] = stamp
     return stamp

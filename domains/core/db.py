@@ -5,7 +5,7 @@ starts with BEGIN IMMEDIATE and is serialised in-process, because SQLite has one
 busy handler (sleep-and-retry) is what makes latency spike under contention. PostgreSQL needs neither.
 
 On SQLite, reads run on the event loop's own thread (`_InlineSqliteConnection`) and writes on aiosqlite's
-worker thread; see that class for why.
+worker thread, one round trip a statement (`_OneTripSqliteConnection`); see those classes for why.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import asyncio
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import aiosqlite
 import msgspec
+from aiosqlite.context import contextmanager as aiosqlite_result
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
@@ -162,11 +163,70 @@ class _InlineSqliteConnection(aiosqlite.Connection):
         self.stop()
 
 
-def _inline_sqlite_creator(url: str) -> Any:
+class _OneTripCursor(aiosqlite.Cursor):
+    """Executes and fetches in one trip to the worker thread; closes on the caller's thread.
+
+    SQLAlchemy's adapter makes four calls a statement (open a cursor, execute, fetch all, close), each a
+    round trip to aiosqlite's thread; only execute and fetch touch the database. Opening and closing a
+    cursor are bookkeeping, safe on the loop's thread while the connection is idle (one call at a time).
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, cursor: sqlite3.Cursor) -> None:
+        super().__init__(conn, cursor)
+        self._fetched: list[Any] | None = None
+
+    async def execute(self, sql: str, parameters: Any = None) -> _OneTripCursor:
+        cursor = self._cursor
+
+        def execute_and_fetch() -> list[Any] | None:
+            cursor.execute(sql, () if parameters is None else parameters)
+            return cursor.fetchall() if cursor.description else None
+
+        self._fetched = await self._execute(execute_and_fetch)
+        return self
+
+    async def fetchall(self) -> list[Any]:
+        fetched, self._fetched = self._fetched, None
+        return fetched if fetched is not None else list(await super().fetchall())
+
+    async def fetchone(self) -> Any:
+        if self._fetched is None:
+            return await super().fetchone()
+        return self._fetched.pop(0) if self._fetched else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        if self._fetched is None:
+            return list(await super().fetchmany(size))
+        count = self.arraysize if size is None else size
+        rows, self._fetched = self._fetched[:count], self._fetched[count:]
+        return rows
+
+    async def close(self) -> None:
+        self._fetched = None
+        self._cursor.close()
+
+
+class _OneTripSqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection (database work on its worker thread) with `_OneTripCursor` cursors.
+
+    Why the thread stays for writes: BEGIN IMMEDIATE may wait up to busy_timeout for another process's
+    write, and a sync's bulk upserts run for tens of milliseconds; neither may hold up the event loop.
+    """
+
+    def __init__(self, connector: Any) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._thread.daemon = True  # as SQLAlchemy does for its own aiosqlite connections
+
+    @aiosqlite_result
+    async def cursor(self) -> aiosqlite.Cursor:
+        return _OneTripCursor(self, self._conn.cursor())
+
+
+def _sqlite_creator(url: str, connection: Callable[[Any], aiosqlite.Connection]) -> Any:
     database = make_url(url).database or ":memory:"
 
-    async def connect() -> _InlineSqliteConnection:
-        return await _InlineSqliteConnection(
+    async def connect() -> aiosqlite.Connection:
+        return await connection(
             lambda: sqlite3.connect(database, isolation_level=None, check_same_thread=False)
         )
 
@@ -192,12 +252,18 @@ class Database:
             # Separate engines so that reads start a deferred transaction and writes an immediate one.
             self.read_engine = create_async_engine(
                 url,
-                async_creator=_inline_sqlite_creator(url),
+                async_creator=_sqlite_creator(url, _InlineSqliteConnection),
                 pool_size=8,
                 max_overflow=8,
                 **engine_options,
             )
-            self.write_engine = create_async_engine(url, pool_size=2, max_overflow=2, **engine_options)
+            self.write_engine = create_async_engine(
+                url,
+                async_creator=_sqlite_creator(url, _OneTripSqliteConnection),
+                pool_size=2,
+                max_overflow=2,
+                **engine_options,
+            )
             _install_sqlite_pragmas(self.read_engine, immediate=False)
             _install_sqlite_pragmas(self.write_engine, immediate=True)
         else:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.db import utcnow
@@ -153,6 +153,24 @@ async def business_for_user(session: AsyncSession, user_id: int, business_id: in
     return _best_access(rows).get(business_id)
 
 
+async def active_user_with_firm_roles(
+    session: AsyncSession, user_id: int
+) -> tuple[User, list[tuple[int, str, str]]] | None:
+    """An active user and (firm_id, firm_name, role) for each firm it belongs to, in one statement."""
+    rows = (
+        await session.execute(
+            select(User, Firm.id, Firm.name, Membership.role)
+            .outerjoin(Membership, (Membership.user_id == User.id) & Membership.firm_id.is_not(None))
+            .outerjoin(Firm, Firm.id == Membership.firm_id)
+            .where(User.id == user_id, User.is_active.is_(True))
+            .order_by(Firm.name)
+        )
+    ).all()
+    if not rows:
+        return None
+    return rows[0][0], [(fid, fname, role) for _user, fid, fname, role in rows if fid is not None]
+
+
 async def firm_roles_for_user(session: AsyncSession, user_id: int) -> list[tuple[int, str, str]]:
     """(firm_id, firm_name, role) for every firm the user belongs to."""
     rows = await session.execute(
@@ -177,22 +195,22 @@ async def add_audit_entry(
     after: dict[str, Any] | None = None,
     request_id: str | None = None,
     note: str | None = None,
-) -> AuditLog:
-    entry = AuditLog(
-        action=action,
-        business_id=business_id,
-        firm_id=firm_id,
-        user_id=user_id,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        before=before,
-        after=after,
-        request_id=request_id,
-        note=note,
+) -> None:
+    """Append an audit entry in the caller's transaction (one INSERT; pending ORM changes flush first)."""
+    await session.execute(
+        insert(AuditLog).values(
+            action=action,
+            business_id=business_id,
+            firm_id=firm_id,
+            user_id=user_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            request_id=request_id,
+            note=note,
+        )
     )
-    session.add(entry)
-    await session.flush()
-    return entry
 
 
 async def list_audit_entries(session: AsyncSession, business_id: int, *, limit: int = 100) -> list[AuditLog]:

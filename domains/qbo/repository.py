@@ -30,6 +30,14 @@ async def get_connection(session: AsyncSession, business_id: int) -> QboConnecti
     return await session.scalar(select(QboConnection).where(QboConnection.business_id == business_id))
 
 
+async def has_connection(session: AsyncSession, business_id: int) -> bool:
+    """Whether the business has a QuickBooks connection (of any status), without loading its tokens."""
+    found = await session.scalar(
+        select(QboConnection.id).where(QboConnection.business_id == business_id).limit(1)
+    )
+    return found is not None
+
+
 async def get_connection_by_realm(session: AsyncSession, realm_id: str) -> QboConnection | None:
     return await session.scalar(select(QboConnection).where(QboConnection.realm_id == realm_id))
 

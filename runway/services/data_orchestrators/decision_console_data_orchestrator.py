@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from domains.ap.models import Bill
 from domains.ar.models import Invoice
 from domains.core import repository as core
-from domains.core.data_versions import data_versions
+from domains.core.data_versions import data_versions, versions_after
 from domains.core.db import Database, utcnow
 from domains.decisions import models as m
 from domains.decisions import repository as repo
@@ -396,7 +396,7 @@ class DecisionConsoleDataOrchestrator:
             queue = _QUEUE_STATE.get((business_id, versions.console)) if versions.console else None
             if queue is None:
                 queue = await self._queue_state(session, business_id, versions.console)
-            connected = await qbo_repo.get_connection(session, business_id) is not None
+            connected = await qbo_repo.has_connection(session, business_id)
             bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
             if bill_emails is None:
                 emails = await session.execute(
@@ -474,9 +474,17 @@ class DecisionConsoleDataOrchestrator:
     # --- changing decisions ---------------------------------------------------------------------
 
     async def record_decision(
-        self, business_id: int, new: NewDecision, *, seen: tuple[int, int] | None, user_id: int
+        self,
+        business_id: int,
+        new: NewDecision,
+        *,
+        seen: tuple[int, int] | None,
+        user_id: int,
+        user_label: str | None = None,
     ) -> DecisionRecord:
         """Make `new` the item's current decision, if the item's decision is still the one `seen`.
+
+        `user_label`: how the deciding user is named, when the caller knows (else it is read).
 
         Raises:
             StaleDecisionError: Someone changed the item's decision since (or finalize has it).
@@ -524,8 +532,11 @@ class DecisionConsoleDataOrchestrator:
                     approved_at=now if new.status == m.APPROVED else None,
                     updated_at=now,
                 )
-                record = (await _records(session, [row]))[0]
-                previous = (await _records(session, [current]))[0] if current is not None else None
+                if user_label is None:
+                    record = (await _records(session, [row]))[0]
+                else:
+                    record = _record(row, {user_id: user_label})
+                previous = _record(current, {}) if current is not None else None  # for the audit only
                 await core.add_audit_entry(
                     session,
                     action=f"decision.{new.status}",
@@ -537,7 +548,7 @@ class DecisionConsoleDataOrchestrator:
                     after=_summary(record),
                     request_id=record.idempotency_key,
                 )
-                after = await data_versions(session, business_id)
+                after = versions_after(session, business_id, before)
         except IntegrityError:
             # Two writers both saw "no decision" and raced to insert one; the unique index let one win.
             raise StaleDecisionError(
@@ -585,7 +596,7 @@ class DecisionConsoleDataOrchestrator:
                 after=_summary(record),
                 request_id=record.idempotency_key,
             )
-            after = await data_versions(session, business_id)
+            after = versions_after(session, business_id, before)
         _patch_queue_state(business_id, before.console, after.console, record)
         return record
 

@@ -28,7 +28,7 @@ class SandboxDataOrchestrator:
 
     async def business_is_connected(self, business_id: int) -> bool:
         async with self.db.read() as session:
-            return await qbo_repo.get_connection(session, business_id) is not None
+            return await qbo_repo.has_connection(session, business_id)
 
     async def ensure_business(self, name: str, *, firm_name: str | None) -> int:
         """The business of that name (in that firm, or owned directly), created when missing."""

@@ -824,7 +824,7 @@ class DecisionConsoleService:
         )
         try:
             record = await self.data_orchestrator.record_decision(
-                business.id, new, seen=seen, user_id=user.id
+                business.id, new, seen=seen, user_id=user.id, user_label=user.label
             )
         except StaleDecisionError as stale:
             raise await self._conflict(business, user, entity_type, qbo_id, stale) from None
