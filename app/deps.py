@@ -25,6 +25,8 @@ from runway.services.experiences.sign_in import CurrentUser, SignInService
 from runway.services.experiences.sync import SyncService
 
 SESSION_USER_KEY = "user_id"
+# request.state key: the business the URL names as resolved with the user (None: not this user's).
+_RESOLVED_BUSINESS = "runway_resolved_business"
 
 
 class LoginRequiredError(Exception):
@@ -55,7 +57,13 @@ async def provide_current_user(
     user_id = request.session.get(SESSION_USER_KEY) if request.scope.get("session") else None
     if not isinstance(user_id, int):
         raise LoginRequiredError
-    user = await sign_in.current_user(user_id)
+    business_id = request.path_params.get("business_id")
+    if isinstance(business_id, int):
+        # A business page: the user and the business in one read.
+        user, business = await sign_in.current_user_at(user_id, business_id)
+        request.state[_RESOLVED_BUSINESS] = business
+    else:
+        user = await sign_in.current_user(user_id)
     if user is None:
         # The account was removed or deactivated since this session began.
         request.clear_session()
@@ -65,15 +73,22 @@ async def provide_current_user(
 
 
 async def provide_business(
+    request: Request[Any, Any, Any],
     business_id: FromPath[int],
     user: NamedDependency[CurrentUser],
     business_list: NamedDependency[BusinessListService],
 ) -> BusinessContext:
     """The business named in the URL, if this user may see it; 404 otherwise (never 403)."""
-    try:
-        business = await business_list.resolve(user.id, business_id)
-    except BusinessNotFoundError:
-        raise NotFoundException("No such business.") from None
+    business: BusinessContext | None
+    if _RESOLVED_BUSINESS in request.state:
+        business = request.state[_RESOLVED_BUSINESS]
+    else:
+        try:
+            business = await business_list.resolve(user.id, business_id)
+        except BusinessNotFoundError:
+            business = None
+    if business is None or business.id != business_id:
+        raise NotFoundException("No such business.")
     structlog.contextvars.bind_contextvars(business_id=business.id)
     return business
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from domains.core import repository as core
 from domains.core.db import Database
 from domains.core.models import BusinessRole, FirmRole
+from domains.core.repository import BusinessAccess
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +52,17 @@ class AccountsDataOrchestrator:
 
     async def get_user(self, user_id: int) -> UserRecord | None:
         async with self.db.read() as session:
-            user = await core.get_user(session, user_id)
-            if user is None or not user.is_active:
-                return None
-            firm_roles = tuple(await core.firm_roles_for_user(session, user_id))
-            return UserRecord(user.id, user.email, user.display_name, firm_roles)
+            return await _user_record(session, user_id)
+
+    async def get_user_and_access(
+        self, user_id: int, business_id: int
+    ) -> tuple[UserRecord | None, BusinessAccess | None]:
+        """The active user and its access to one business, in one read (what each business page needs)."""
+        async with self.db.read() as session:
+            record = await _user_record(session, user_id)
+            if record is None:
+                return None, None
+            return record, await core.business_for_user(session, user_id, business_id)
 
     async def upsert_user_with_membership(
         self,
@@ -112,3 +120,11 @@ class AccountsDataOrchestrator:
                 if not existing:
                     await core.create_business(session, name=name, firm_id=firm.id)
             return firm.id
+
+
+async def _user_record(session: Any, user_id: int) -> UserRecord | None:
+    found = await core.active_user_with_firm_roles(session, user_id)
+    if found is None:
+        return None
+    user, firm_roles = found
+    return UserRecord(user.id, user.email, user.display_name, tuple(firm_roles))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domains.core.permissions import ROLE_LABELS, Capability, capabilities
+from domains.core.repository import BusinessAccess
 from runway.services.data_orchestrators.business_list_data_orchestrator import BusinessListDataOrchestrator
 
 
@@ -61,11 +62,16 @@ class BusinessListService:
         access = await self.data_orchestrator.access_to(user_id, business_id)
         if access is None:
             raise BusinessNotFoundError(business_id)
-        return BusinessContext(
-            access.business_id,
-            access.name,
-            access.role,
-            access.firm_id,
-            access.firm_name,
-            capabilities(access.role),
-        )
+        return business_context(access)
+
+
+def business_context(access: BusinessAccess) -> BusinessContext:
+    """The business as a request sees it, from the access that grants it."""
+    return BusinessContext(
+        access.business_id,
+        access.name,
+        access.role,
+        access.firm_id,
+        access.firm_name,
+        capabilities(access.role),
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domains.core.passwords import hash_password, needs_rehash, verify_password
-from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator
+from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator, UserRecord
+from runway.services.experiences.business_list import BusinessContext, business_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,18 @@ class SignInService:
 
     async def current_user(self, user_id: int) -> CurrentUser | None:
         record = await self.data_orchestrator.get_user(user_id)
+        return _current_user(record) if record is not None else None
+
+    async def current_user_at(
+        self, user_id: int, business_id: int
+    ) -> tuple[CurrentUser | None, BusinessContext | None]:
+        """The signed-in user and the business a request names, if the user may see it, in one read."""
+        record, access = await self.data_orchestrator.get_user_and_access(user_id, business_id)
         if record is None:
-            return None
-        firms = tuple(FirmMembershipView(fid, name, role) for fid, name, role in record.firm_roles)
-        return CurrentUser(record.user_id, record.email, record.display_name, firms)
+            return None, None
+        return _current_user(record), business_context(access) if access is not None else None
+
+
+def _current_user(record: UserRecord) -> CurrentUser:
+    firms = tuple(FirmMembershipView(fid, name, role) for fid, name, role in record.firm_roles)
+    return CurrentUser(record.user_id, record.email, record.display_name, firms)
