@@ -491,8 +491,7 @@ class HygieneTrayDataOrchestrator:
     async def firm_business_ids(self, user_id: int, firm_id: int) -> list[int]:
         """The firm's clients this user reaches through the firm (by name); empty if not a member."""
         async with self.db.read() as session:
-            accesses = await core.businesses_for_user(session, user_id)
-        return [a.business_id for a in accesses if a.firm_id == firm_id and a.via_firm]
+            return _firm_clients(await core.businesses_for_user(session, user_id), firm_id)
 
     async def tray_data(
         self, business_id: int, *, now: dt.datetime, as_of: dt.date | None = None
@@ -728,26 +727,26 @@ class HygieneTrayDataOrchestrator:
             if business_id not in facts:
                 raise HygieneIssueNotFoundError(f"no business {business_id}")
             fact, day, state = facts[business_id], days[business_id], states[business_id]
-        since = week_start(day, fact.timezone)
         async with self.db.read() as session:
-            counts, hidden_since, flagged = await repo.register_counts(
-                session, business_id, as_of=day, since=since, flag_severities=SCORE_SEVERITIES
-            )
-            resolved = await repo.resolved_since(session, [business_id], since)
-        total = state.open_cents or 0
-        summary = repo.Summary(
-            open_high=counts.get("high", 0),
-            open_medium=counts.get("medium", 0),
-            open_low=counts.get("low", 0),
-            cleared_week=hidden_since + len(resolved),
-            score=100 if total <= 0 else (100 * (total - flagged)) // total,
-            as_of=day,
-        )
+            summary = await _summary_from_register(session, business_id, fact, day, state)
         if summary != state.summary:
             async with self.db.write() as session:
                 await repo.store_summary(session, business_id, summary)
-        marker = f"{state.last_succeeded_run_id or 0}.{state.version}"
-        return RegisterSummary(fact, day, summary, marker, state.sync_active)
+        return _register_summary(fact, day, summary, state)
+
+    async def _summarized(
+        self, session: Any, business_id: int, current: BusinessFacts | None, now: dt.datetime | None
+    ) -> RegisterSummary | None:
+        """After a triage change, in its transaction: the business's header numbers, stored for the firm
+        tray (see `register_summary`); None when the caller has no facts (it then asks afterwards)."""
+        if current is None:
+            return None
+        day = local_date(now or dt.datetime.now(dt.UTC), current.timezone)
+        state = (await repo.evaluation_states(session, [business_id]))[business_id]
+        summary = await _summary_from_register(session, business_id, current, day, state)
+        if summary != state.summary:
+            await repo.store_summary(session, business_id, summary)
+        return _register_summary(current, day, summary, state)
 
     async def register_details(
         self, business_id: int, issues: Iterable[RegisterIssue]
@@ -774,22 +773,16 @@ class HygieneTrayDataOrchestrator:
             if only_missing:
                 await repo.store_displays(session, business_id, list(only_missing.items()), only_missing=True)
 
-    async def stored_states(self, business_ids: Iterable[int]) -> list[tuple[repo.Summary | None, str]]:
-        """The stored summary and poll marker of several businesses (in the order given), read together."""
-        ids = list(business_ids)
+    async def firm_states(self, user_id: int, firm_id: int) -> list[tuple[repo.Summary | None, str]]:
+        """The stored summary and poll marker of each of the firm's clients this user reaches through the
+        firm (see `firm_business_ids`), in one read."""
         async with self.db.read() as session:
+            ids = _firm_clients(await core.businesses_for_user(session, user_id), firm_id)
             states = await repo.evaluation_states(session, ids)
         return [
             (states[bid].summary, f"{states[bid].last_succeeded_run_id or 0}.{states[bid].version}")
             for bid in ids
         ]
-
-    async def poll_markers(self, business_ids: Iterable[int]) -> list[str]:
-        """`poll_marker` of several businesses (in the order given) in three queries."""
-        ids = list(business_ids)
-        async with self.db.read() as session:
-            states = await repo.evaluation_states(session, ids)
-        return [f"{states[bid].last_succeeded_run_id or 0}.{states[bid].version}" for bid in ids]
 
     async def entity_version(self, business_id: int, entity_type: str, qbo_id: str) -> EntityVersion | None:
         """The synced copy of the object an issue is about (None for accounts/businesses or when gone)."""
@@ -805,7 +798,17 @@ class HygieneTrayDataOrchestrator:
 
     # --- triage --------------------------------------------------------------------------------------
 
-    async def dismiss(self, business_id: int, issue: HygieneIssue, *, user_id: int | None) -> None:
+    async def dismiss(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        user_id: int | None,
+        current: BusinessFacts | None = None,
+        now: dt.datetime | None = None,
+    ) -> RegisterSummary | None:
+        """Dismiss; with `current` (the business's facts, its register up to date) also answers the header
+        numbers after it, from the same transaction (see `register_summary`)."""
         key = issue_key(issue)
         async with self.db.write() as session:
             await repo.put_dismissal(
@@ -823,6 +826,7 @@ class HygieneTrayDataOrchestrator:
                 after={"rule": issue.rule, "status": "dismissed", "fingerprint": issue.fingerprint},
             )
             await repo.bump_state(session, business_id)
+            return await self._summarized(session, business_id, current, now)
 
     async def snooze(
         self,
@@ -832,7 +836,10 @@ class HygieneTrayDataOrchestrator:
         until: dt.date,
         user_id: int | None,
         reason: str | None = None,
-    ) -> None:
+        current: BusinessFacts | None = None,
+        now: dt.datetime | None = None,
+    ) -> RegisterSummary | None:
+        """Snooze until a date; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
         async with self.db.write() as session:
             await repo.put_snooze(session, business_id, key, until=until, reason=reason, user_id=user_id)
@@ -847,9 +854,18 @@ class HygieneTrayDataOrchestrator:
                 after={"rule": issue.rule, "status": "snoozed", "until": until.isoformat(), "reason": reason},
             )
             await repo.bump_state(session, business_id)
+            return await self._summarized(session, business_id, current, now)
 
-    async def reopen(self, business_id: int, issue: HygieneIssue, *, user_id: int | None) -> None:
-        """Undo a dismissal or a snooze."""
+    async def reopen(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        *,
+        user_id: int | None,
+        current: BusinessFacts | None = None,
+        now: dt.datetime | None = None,
+    ) -> RegisterSummary | None:
+        """Undo a dismissal or a snooze; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
         async with self.db.write() as session:
             dismissed = await repo.delete_dismissal(session, business_id, key)
@@ -866,6 +882,7 @@ class HygieneTrayDataOrchestrator:
                     after={"rule": issue.rule, "status": "open"},
                 )
             await repo.bump_state(session, business_id)
+            return await self._summarized(session, business_id, current, now)
 
     async def request_sync(self, business_id: int, *, full: bool = False) -> None:
         """Queue a sync of the business (joining one already queued or running)."""
@@ -1341,3 +1358,34 @@ class HygieneTrayDataOrchestrator:
     async def _local(self, business_id: int, model: type[SyncedEntity], qbo_id: str) -> SyncedEntity | None:
         async with self.db.read() as session:
             return await get_entity(session, business_id, model, qbo_id)
+
+
+async def _summary_from_register(
+    session: Any, business_id: int, fact: BusinessFacts, day: dt.date, state: EvaluationState
+) -> repo.Summary:
+    """The header numbers of a business from its register: two aggregate queries, no books read."""
+    since = week_start(day, fact.timezone)
+    counts, hidden_since, flagged = await repo.register_counts(
+        session, business_id, as_of=day, since=since, flag_severities=SCORE_SEVERITIES
+    )
+    resolved = await repo.resolved_since(session, [business_id], since)
+    total = state.open_cents or 0
+    return repo.Summary(
+        open_high=counts.get("high", 0),
+        open_medium=counts.get("medium", 0),
+        open_low=counts.get("low", 0),
+        cleared_week=hidden_since + len(resolved),
+        score=100 if total <= 0 else (100 * (total - flagged)) // total,
+        as_of=day,
+    )
+
+
+def _register_summary(
+    fact: BusinessFacts, day: dt.date, summary: repo.Summary, state: EvaluationState
+) -> RegisterSummary:
+    marker = f"{state.last_succeeded_run_id or 0}.{state.version}"
+    return RegisterSummary(fact, day, summary, marker, state.sync_active)
+
+
+def _firm_clients(accesses: Iterable[core.BusinessAccess], firm_id: int) -> list[int]:
+    return [a.business_id for a in accesses if a.firm_id == firm_id and a.via_firm]

@@ -703,8 +703,8 @@ class HygieneTrayService:
         self, user: CurrentUser, filters: TrayFilters, marker: str, *, now: dt.datetime | None = None
     ) -> TrayView | None:
         firm_id, _name, _role = self._firm_of(user, filters.firm)
-        ids = await self.data_orchestrator.firm_business_ids(user.id, firm_id)
-        current = self._firm_marker(await self.data_orchestrator.poll_markers(ids))
+        states = await self.data_orchestrator.firm_states(user.id, firm_id)
+        current = self._firm_marker(marker for _summary, marker in states)
         if current == marker:
             return None
         return await self.firm_tray(user, filters, now=now)
@@ -825,14 +825,14 @@ class HygieneTrayService:
         """Dismiss as "not an issue": hidden until the fields it was detected on change."""
         entry, detail = await self._registered_issue(business, key)
         issue = detail.issue
-        await self.data_orchestrator.dismiss(business.id, issue, user_id=user.id)
+        current = entry.business if entry.detail is detail else None
+        found = await self.data_orchestrator.dismiss(business.id, issue, user_id=user.id, current=current)
         row = await self._cleared_row(business, entry, detail, scope, filters)
         outcome = "Dismissed as not an issue; it reopens if its details change in QuickBooks."
         undo = UndoAction(f"{row.url}/reopen", "Undo dismiss")
         dismissed = replace(row, state="dismissed")
-        current = entry.business if entry.detail is detail else None
         return await self._result(
-            business, user, dismissed, outcome, undo, scope, filters, want_page, current
+            business, user, dismissed, outcome, undo, scope, filters, want_page, current, found
         )
 
     async def snooze(
@@ -870,12 +870,15 @@ class HygieneTrayService:
                 ),
             )
         row = await self._cleared_row(business, entry, detail, scope, filters)
-        await self.data_orchestrator.snooze(business.id, issue, until=until, user_id=user.id)
+        current = entry.business if entry.detail is detail else None
+        found = await self.data_orchestrator.snooze(
+            business.id, issue, until=until, user_id=user.id, current=current, now=now
+        )
         outcome = f"Snoozed until {_day(until)}; it reopens by itself that day."
         undo = UndoAction(f"{row.url}/reopen", "Undo snooze")
-        current = entry.business if entry.detail is detail else None
+        snoozed = replace(row, state="snoozed")
         return await self._result(
-            business, user, replace(row, state="snoozed"), outcome, undo, scope, filters, want_page, current
+            business, user, snoozed, outcome, undo, scope, filters, want_page, current, found
         )
 
     async def reopen(
@@ -1121,8 +1124,7 @@ class HygieneTrayService:
         if scope != "firm" or business.firm_id is None:
             return self._summary_counters(found, "business", self._base(business, "business"), filters)
         firm_id = business.firm_id
-        ids = await self.data_orchestrator.firm_business_ids(user.id, firm_id)
-        states = await self.data_orchestrator.stored_states(ids)
+        states = await self.data_orchestrator.firm_states(user.id, firm_id)
         summaries = [summary for summary, _marker in states if summary is not None]
         marker = self._firm_marker(marker for _summary, marker in states)
         firm_filters = replace(filters, firm=firm_id)
@@ -1148,11 +1150,14 @@ class HygieneTrayService:
         filters: TrayFilters,
         want_page: bool,
         current: BusinessFacts | None = None,
+        found: RegisterSummary | None = None,
     ) -> ActionResult:
-        """`current`: the business's facts when the action only triaged (its register stays current)."""
-        found = await self.data_orchestrator.register_summary(
-            business.id, now=dt.datetime.now(dt.UTC), current=current
-        )
+        """`current`: the business's facts when the action only triaged (its register stays current);
+        `found`: the header numbers after the action, when the action's own transaction counted them."""
+        if found is None:
+            found = await self.data_orchestrator.register_summary(
+                business.id, now=dt.datetime.now(dt.UTC), current=current
+            )
         counters = await self._counters_after(found, business, user, scope, filters)
         cleared = replace(row, panel=None, fix_panel=None, outcome=outcome, undo=undo, error=None)
         page = None
