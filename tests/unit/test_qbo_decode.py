@@ -7,9 +7,11 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 
-from domains.qbo.client import decode_body, decode_object, encode_body, split_query_page
+from domains.qbo.client import QboClient, decode_body, decode_object, encode_body, split_query_page
+from domains.qbo.errors import QboError, QboProtocolError
 from domains.qbo.mappers import map_entity
 from domains.qbo.smart_sync import map_page
 from domains.synced import RawJSON
@@ -97,3 +99,23 @@ def test_a_mapped_page_keeps_each_objects_text_as_its_raw_json() -> None:
     expected = map_entity("Bill", bill, home_currency="USD")
     assert {**row.values, "raw": None} == {**expected.values, "raw": None}
     assert row.lines == expected.lines
+
+
+def _client(body: bytes, status: int = 200) -> QboClient:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+    return QboClient("https://qbo.example", http=httpx.AsyncClient(transport=transport))
+
+
+@pytest.mark.anyio
+async def test_query_objects_splits_a_page_and_raises_what_the_body_says() -> None:
+    items = await _client(PAGE).query_objects("1", "token", "SELECT * FROM Bill", "Bill")
+    assert [decode_object(item)["Id"] for item in items] == ["1", "2"]
+    # Not a plain page: parsed whole, as `query` does, so a Fault in a 200 still raises and odd JSON parses.
+    fault = b'{"Fault": {"Error": [{"Message": "boom", "code": "10000"}], "type": "SystemFault"}}'
+    with pytest.raises(QboError):
+        await _client(fault).query_objects("1", "token", "SELECT * FROM Bill", "Bill")
+    with pytest.raises(QboProtocolError):
+        await _client(b"<html>busy</html>").query_objects("1", "token", "SELECT * FROM Bill", "Bill")
+    odd = b'\xef\xbb\xbf{"QueryResponse": {"Bill": [{"Id": "3", "Amount": 1.50}, 4]}}'
+    (item,) = await _client(odd).query_objects("1", "token", "SELECT * FROM Bill", "Bill")
+    assert decode_object(item) == {"Id": "3", "Amount": Decimal("1.50")}
