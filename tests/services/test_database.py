@@ -1,0 +1,82 @@
+"""Service tests (domain core database): how SQLite reads and writes behave beside another writer.
+
+Runs on a real, migrated SQLite file. Another process's writer is stood in for by a plain `sqlite3`
+connection holding the write lock, which is what another app instance or `runway worker` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+from sqlalchemy import func, select
+
+from domains.core import repository as core
+from domains.core.db import Database
+from domains.core.models import AuditLog, Firm
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def _path(url: str) -> str:
+    return url.removeprefix("sqlite+aiosqlite:///")
+
+
+async def test_reads_go_on_while_another_process_holds_the_write_lock(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        async with db.write() as session:
+            await core.get_or_create_firm(session, "Before the lock")
+        other = sqlite3.connect(_path(sqlite_url), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO firms (name, created_at) VALUES ('Not committed', '2026-11-27 00:00:00')")
+        try:
+            async with asyncio.timeout(2):  # a blocked read would wait for busy_timeout (10 s)
+                async with db.read() as session:
+                    names = list(await session.scalars(select(Firm.name).order_by(Firm.name)))
+            assert names == ["Before the lock"], "a reader sees committed data only, and is not held up"
+
+            # A write waits for the lock without holding up the event loop: a read still runs meanwhile.
+            async def write() -> None:
+                async with db.write() as session:
+                    await core.get_or_create_firm(session, "After the lock")
+
+            writing = asyncio.create_task(write())
+            await asyncio.sleep(0.2)
+            assert not writing.done(), "the write waits for the other process's lock"
+            async with db.read() as session:
+                assert await session.scalar(select(func.count()).select_from(Firm)) == 1
+            other.execute("COMMIT")
+            await asyncio.wait_for(writing, 5)
+        finally:
+            other.close()
+        async with db.read() as session:
+            names = list(await session.scalars(select(Firm.name).order_by(Firm.name)))
+        assert names == ["After the lock", "Before the lock", "Not committed"]
+    finally:
+        await db.dispose()
+
+
+async def test_a_failed_write_transaction_leaves_nothing_behind(database: Database) -> None:
+    async def half_done() -> None:
+        async with database.write() as session:
+            await core.get_or_create_firm(session, "Half done")
+            await core.add_audit_entry(session, action="firm.create", note="half done")
+            raise RuntimeError("the request failed after two statements")
+
+    with pytest.raises(RuntimeError):
+        await half_done()
+    async with database.read() as session:
+        assert await session.scalar(select(func.count()).select_from(Firm)) == 0
+        assert await session.scalar(select(func.count()).select_from(AuditLog)) == 0
+    async with database.write() as session:
+        await core.add_audit_entry(session, action="firm.create", note="whole")
+    async with database.read() as session:
+        notes = list(await session.scalars(select(AuditLog.note)))
+    assert notes == ["whole"]
