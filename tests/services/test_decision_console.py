@@ -7,6 +7,7 @@ its helpers (`console_world`, `ConsoleWorld`).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -664,6 +665,21 @@ async def test_counters_and_header_stay_true_through_replacing_approving_and_und
         )
         assert keypress.header.queued_count == view.header.queued_count == queued
         assert keypress.header.delta == view.header.delta
+
+
+async def test_keypresses_sent_together_are_each_priced_on_the_queue_the_one_before_left(qbo):
+    cw = await console_world(qbo)
+    console = cw.service(smart_sync=qbo.smart_sync())
+    alice = cw.who("alice")
+    items = [("bill", "101"), ("bill", "102"), ("bill", "103"), ("invoice", "201"), ("invoice", "202")]
+    answers = await asyncio.gather(
+        *(console.decide(*alice, kind, qbo_id, "skip", {"seen": "none"}) for kind, qbo_id in items)
+    )
+    # One after another: each answer counts every decision made before it, none twice.
+    assert sorted(a.header.queued_count for a in answers) == [1, 2, 3, 4, 5]
+    assert sorted(a.counters.undecided for a in answers) == [1, 2, 3, 4, 5]
+    view = await console.console(*alice)
+    assert view.header.queued_count == 5
 
 
 async def test_dismissing_the_blocking_hygiene_issue_unblocks_the_item_and_reopening_blocks_it_again(qbo):

@@ -13,9 +13,11 @@ books: its cost follows the number of decisions, not of bills.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -577,6 +579,24 @@ class _Tally:
 # Tallies by the books they were counted against and the (id, version) of the decisions counted.
 _TALLIES: BooksCache[tuple[_Books, _Tally]] = BooksCache(size=16)
 
+# Keypresses on one business run one at a time in this process (see `_one_at_a_time`), by event loop.
+_KEYPRESS_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _one_at_a_time(business_id: int) -> asyncio.Lock:
+    """The lock a keypress on this business holds from reading the queue to answering.
+
+    So each keypress is priced on the queue as the previous one left it, and the plan and counts that
+    keypress kept are the ones the next starts from. Without it, concurrent keypresses each read the
+    queue before the others wrote, price on a plan that is already gone, and leave every kept plan and
+    count under a state that never exists, so the next keypress recomputes them from every decision.
+    Writers of other processes still interleave; their keypresses then start from the database's state.
+    """
+    locks = _KEYPRESS_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(business_id, asyncio.Lock())
+
 
 @dataclass(frozen=True, slots=True)
 class _Context:
@@ -785,13 +805,27 @@ class DecisionConsoleService:
             ConsoleConflictError: The item or its decision changed since the page was shown.
         """
         if action == "approve":
-            return await self._approve(business, user, entity_type, qbo_id, values)
+            async with _one_at_a_time(business.id):
+                return await self._approve(business, user, entity_type, qbo_id, values)
         self._require(business, Capability.PROPOSE, "Viewers can read the queue but not decide.")
         allowed = BILL_VERBS if entity_type == "bill" else INVOICE_VERBS if entity_type == "invoice" else ()
         if action not in allowed:
             kind = "bills" if entity_type == "bill" else "invoices"
             raise ConsoleInputError(f"{VERB_LABELS.get(action, action)!s} does not apply to {kind}.")
         seen = _parse_seen(values.get("seen"))
+        async with _one_at_a_time(business.id):
+            return await self._decide(business, user, entity_type, qbo_id, action, values, seen)
+
+    async def _decide(
+        self,
+        business: BusinessContext,
+        user: CurrentUser,
+        entity_type: str,
+        qbo_id: str,
+        action: str,
+        values: Mapping[str, str],
+        seen: tuple[int, int] | None,
+    ) -> KeypressView:
         ctx = await self._context(business, user)
         row = self._row_for(ctx, entity_type, qbo_id)
         if row is None:
@@ -854,6 +888,10 @@ class DecisionConsoleService:
     async def undo(self, business: BusinessContext, user: CurrentUser) -> KeypressView:
         """Undo this user's last decision that finalize has not taken (the one it replaced comes back)."""
         self._require(business, Capability.PROPOSE, "Viewers can read the queue but not decide.")
+        async with _one_at_a_time(business.id):
+            return await self._undo(business, user)
+
+    async def _undo(self, business: BusinessContext, user: CurrentUser) -> KeypressView:
         message: str | None
         try:
             undone = await self.data_orchestrator.undo_last(business.id, user_id=user.id)
