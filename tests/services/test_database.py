@@ -28,7 +28,8 @@ def _path(url: str) -> str:
     return url.removeprefix("sqlite+aiosqlite:///")
 
 
-async def test_reads_go_on_while_another_process_holds_the_write_lock(sqlite_url: str) -> None:
+@pytest.mark.parametrize("small", [False, True], ids=["write", "small write"])
+async def test_reads_go_on_while_another_process_holds_the_write_lock(sqlite_url: str, small: bool) -> None:
     db = Database(sqlite_url)
     try:
         async with db.write() as session:
@@ -44,7 +45,7 @@ async def test_reads_go_on_while_another_process_holds_the_write_lock(sqlite_url
 
             # A write waits for the lock without holding up the event loop: a read still runs meanwhile.
             async def write() -> None:
-                async with db.write() as session:
+                async with db.write(small=small) as session:
                     await core.get_or_create_firm(session, "After the lock")
 
             writing = asyncio.create_task(write())
@@ -63,9 +64,10 @@ async def test_reads_go_on_while_another_process_holds_the_write_lock(sqlite_url
         await db.dispose()
 
 
-async def test_a_failed_write_transaction_leaves_nothing_behind(database: Database) -> None:
+@pytest.mark.parametrize("small", [False, True], ids=["write", "small write"])
+async def test_a_failed_write_transaction_leaves_nothing_behind(database: Database, small: bool) -> None:
     async def half_done() -> None:
-        async with database.write() as session:
+        async with database.write(small=small) as session:
             await core.get_or_create_firm(session, "Half done")
             await core.add_audit_entry(session, action="firm.create", note="half done")
             raise RuntimeError("the request failed after two statements")
@@ -75,7 +77,7 @@ async def test_a_failed_write_transaction_leaves_nothing_behind(database: Databa
     async with database.read() as session:
         assert await session.scalar(select(func.count()).select_from(Firm)) == 0
         assert await session.scalar(select(func.count()).select_from(AuditLog)) == 0
-    async with database.write() as session:
+    async with database.write(small=small) as session:
         await core.add_audit_entry(session, action="firm.create", note="whole")
     async with database.read() as session:
         notes = list(await session.scalars(select(AuditLog.note)))

@@ -490,7 +490,7 @@ class DecisionConsoleDataOrchestrator:
             StaleDecisionError: Someone changed the item's decision since (or finalize has it).
         """
         try:
-            async with self.db.write() as session:
+            async with self.db.write(small=True) as session:
                 before = await data_versions(session, business_id, lock=True)
                 current = await repo.current_decision_for(session, business_id, new.entity_type, new.qbo_id)
                 await self._check_seen(session, current, seen)
@@ -562,7 +562,7 @@ class DecisionConsoleDataOrchestrator:
         self, business_id: int, entity_type: str, qbo_id: str, *, seen: tuple[int, int] | None, user_id: int
     ) -> DecisionRecord:
         """Approve the item's proposed decision (or re-approve a failed or conflicting one to retry it)."""
-        async with self.db.write() as session:
+        async with self.db.write(small=True) as session:
             before = await data_versions(session, business_id, lock=True)
             current = await repo.current_decision_for(session, business_id, entity_type, qbo_id)
             await self._check_seen(session, current, seen)
@@ -608,7 +608,7 @@ class DecisionConsoleDataOrchestrator:
         Returns:
             (the undone decision, the restored one or None), or None when there is nothing to undo.
         """
-        async with self.db.write() as session:
+        async with self.db.write(small=True) as session:
             last = await repo.last_undoable_by(session, business_id, user_id, OPEN_STATUSES)
             if last is None:
                 return None

@@ -810,7 +810,7 @@ class HygieneTrayDataOrchestrator:
         """Dismiss; with `current` (the business's facts, its register up to date) also answers the header
         numbers after it, from the same transaction (see `register_summary`)."""
         key = issue_key(issue)
-        async with self.db.write() as session:
+        async with self.db.write(small=True) as session:
             await repo.put_dismissal(
                 session, business_id, key, fingerprint=issue.fingerprint, user_id=user_id
             )
@@ -841,7 +841,7 @@ class HygieneTrayDataOrchestrator:
     ) -> RegisterSummary | None:
         """Snooze until a date; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
-        async with self.db.write() as session:
+        async with self.db.write(small=True) as session:
             await repo.put_snooze(session, business_id, key, until=until, reason=reason, user_id=user_id)
             await core.add_audit_entry(
                 session,
@@ -867,7 +867,7 @@ class HygieneTrayDataOrchestrator:
     ) -> RegisterSummary | None:
         """Undo a dismissal or a snooze; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
-        async with self.db.write() as session:
+        async with self.db.write(small=True) as session:
             dismissed = await repo.delete_dismissal(session, business_id, key)
             snoozed = await repo.delete_snooze(session, business_id, key)
             if dismissed or snoozed:
