@@ -334,9 +334,12 @@ def test_money_rounds_half_away_from_zero(amount: Decimal | str | int, cents: in
     assert map_entity("Bill", obj, home_currency="USD").values["total_cents"] == cents
 
 
-def mutate(path: list[str | int], value: Any) -> dict[str, Any]:
-    """The bill fixture with the field at `path` set to `value` (or removed when value is ...)."""
-    obj = copy.deepcopy(entity("bill.json", "Bill"))
+def mutate(
+    path: list[str | int], value: Any, *, name: str = "bill.json", key: str = "Bill"
+) -> dict[str, Any]:
+    """A fixture (the bill by default) with the field at `path` set to `value` (or removed when value
+    is ...)."""
+    obj = copy.deepcopy(entity(name, key))
     target: Any = obj
     for step in path[:-1]:
         target = target[step]
@@ -483,14 +486,7 @@ def test_raw_is_stored_json_safe_without_losing_exactness() -> None:
 def test_nested_fields_are_named_by_their_path(
     name: str, key: str, path: list[str | int], value: Any, reason: str | None
 ) -> None:
-    obj = copy.deepcopy(entity(name, key))
-    target: Any = obj
-    for step in path[:-1]:
-        target = target[step]
-    if value is ...:
-        del target[path[-1]]
-    else:
-        target[path[-1]] = value
+    obj = mutate(path, value, name=name, key=key)
     if reason is None:
         # Any Unicode decimal digits count as digits, as the regular expression always allowed.
         assert map_entity(key, obj, home_currency="USD").values["qbo_id"] == value
