@@ -7,6 +7,7 @@ never served after the books changed, in any app instance. Nothing here is state
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -15,10 +16,19 @@ V = TypeVar("V")
 
 
 class BooksCache(Generic[V]):
-    """A least-recently-used map with a fixed number of entries (derived values are large: snapshots)."""
+    """A least-recently-used map with a fixed number of entries (derived values are large: snapshots).
 
-    def __init__(self, size: int) -> None:
+    `out_of_gc`: the values are large, long-lived and free of reference cycles (a business's snapshot,
+    forecast, queue). Storing one moves everything alive into the collector's permanent generation
+    (`gc.freeze`, which takes constant time), so that full collections stop walking them: with a
+    40,000-entity business in memory one took 160 ms, a pause in the middle of whatever request it hit.
+    An evicted value is still freed by reference counting; only cyclic garbage alive at that moment
+    would stay, and this happens once per change of a business's books.
+    """
+
+    def __init__(self, size: int, *, out_of_gc: bool = False) -> None:
         self.size = size
+        self.out_of_gc = out_of_gc
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
 
     def get(self, key: Hashable) -> V | None:
@@ -32,4 +42,6 @@ class BooksCache(Generic[V]):
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
+        if self.out_of_gc:
+            gc.freeze()
         return value

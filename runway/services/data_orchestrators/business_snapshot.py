@@ -46,7 +46,7 @@ from runway.services.calculators.snapshots import (
 from runway.services.data_orchestrators.books_cache import BooksCache
 
 # A few businesses' snapshots: a 50,000-entity company's is tens of megabytes.
-_SNAPSHOTS: BooksCache[BusinessSnapshot] = BooksCache(size=6)
+_SNAPSHOTS: BooksCache[BusinessSnapshot] = BooksCache(size=6, out_of_gc=True)
 
 
 class BusinessNotFoundError(LookupError):

@@ -464,8 +464,8 @@ class _Books:
 
 
 # A few businesses' prepared forecasts and queues; each key holds everything its value is derived from.
-_FORECASTS: BooksCache[PreparedForecast] = BooksCache(size=6)
-_BOOKS: BooksCache[_Books] = BooksCache(size=12)
+_FORECASTS: BooksCache[PreparedForecast] = BooksCache(size=6, out_of_gc=True)
+_BOOKS: BooksCache[_Books] = BooksCache(size=12, out_of_gc=True)
 
 
 def _blocks_key(issues: tuple[IssueRef, ...]) -> frozenset[tuple[str, str, str, str]]:
