@@ -252,7 +252,8 @@ class _DriverRows:
     def leading_values(self, *values: Any) -> list[Any]:
         return [v if p is None else p(v) for v, p in zip(values, self.leading_processors, strict=True)]
 
-    def placeholders(self, rows: int) -> str:
+    def values_markers(self, rows: int) -> str:
+        """The bind parameter markers of a VALUES list of `rows` rows, in the driver's style."""
         width = self.width
         if self.dialect.paramstyle == "qmark":
             group = "(" + ", ".join(["?"] * width) + ")"
@@ -306,7 +307,7 @@ def _upsert_sql(rows: _DriverRows, count: int) -> str:
     assignments = ", ".join(f"{q(key)} = excluded.{q(key)}" for key in updated)
     token, excluded_token = f"{table}.{q('sync_token')}", f"excluded.{q('sync_token')}"
     return (
-        f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.placeholders(count)} "  # noqa: S608
+        f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.values_markers(count)} "  # noqa: S608
         f"ON CONFLICT ({q('business_id')}, {q('qbo_id')}) DO UPDATE SET {assignments} "
         f"WHERE CAST({token} AS BIGINT) <= CAST({excluded_token} AS BIGINT) "
         f"RETURNING {q('id')}, {q('qbo_id')}"
@@ -331,7 +332,7 @@ def _delete_lines_sql(lines: _DriverRows, count: int) -> str:
 @functools.lru_cache(maxsize=64)
 def _insert_sql(rows: _DriverRows) -> str:
     table = rows.dialect.identifier_preparer.format_table(rows.table)
-    return f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.placeholders(1)}"  # noqa: S608
+    return f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.values_markers(1)}"  # noqa: S608
 
 
 async def upsert_entities(

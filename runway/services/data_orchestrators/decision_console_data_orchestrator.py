@@ -238,23 +238,47 @@ class _QueueState:
         return cls(current, plan_key, current_key, critical_vendor_ids, pay_run_weekday, batch)
 
     def with_current(self, record: DecisionRecord) -> _QueueState:
-        """This state after `record` became its item's current decision (replacing the one before).
-
-        Copies in C rather than passes in Python: a keypress on a queue of thousands of decisions."""
-        key = (record.entity_type, record.qbo_id)
-        current = dict(self.current)
-        replaced = current.get(key)
-        current[key] = record
-        plan_key, current_key = self.plan_key, self.current_key
-        if replaced is not None:
-            plan_key = plan_key - {(replaced.id, replaced.version)}
-            current_key = current_key - {(replaced.id, replaced.version)}
-        if record.status in PLAN_STATUSES:
-            plan_key = plan_key | {(record.id, record.version)}
-        current_key = current_key | {(record.id, record.version)}
+        """This state after `record` became its item's current decision (replacing the one before)."""
+        moved = with_decision(self.current, self.plan_key, self.current_key, record)
         return _QueueState(
-            current, plan_key, current_key, self.critical_vendor_ids, self.pay_run_weekday, self.batch
+            moved.current,
+            moved.plan_key,
+            moved.current_key,
+            self.critical_vendor_ids,
+            self.pay_run_weekday,
+            self.batch,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MovedQueue:
+    """Current decisions and their keys after one decision became its item's current one."""
+
+    current: Mapping[tuple[str, str], DecisionRecord]
+    plan_key: frozenset[tuple[int, int]]
+    current_key: frozenset[tuple[int, int]]
+    # The decision it replaced, if the item had one.
+    replaced: DecisionRecord | None
+
+
+def with_decision(
+    current: Mapping[tuple[str, str], DecisionRecord],
+    plan_key: frozenset[tuple[int, int]],
+    current_key: frozenset[tuple[int, int]],
+    record: DecisionRecord,
+) -> MovedQueue:
+    """`record` made its item's current decision: copies in C rather than passes in Python (a keypress on a
+    queue of thousands of decisions)."""
+    key = (record.entity_type, record.qbo_id)
+    moved = dict(current)
+    replaced = moved.get(key)
+    moved[key] = record
+    if replaced is not None:
+        plan_key = plan_key - {(replaced.id, replaced.version)}
+        current_key = current_key - {(replaced.id, replaced.version)}
+    if record.status in PLAN_STATUSES:
+        plan_key = plan_key | {(record.id, record.version)}
+    return MovedQueue(moved, plan_key, current_key | {(record.id, record.version)}, replaced)
 
 
 @dataclass(frozen=True, slots=True)

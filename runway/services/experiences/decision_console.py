@@ -60,6 +60,7 @@ from runway.services.data_orchestrators.decision_console_data_orchestrator impor
     NewDecision,
     StaleDecisionError,
     plan_decisions,
+    with_decision,
 )
 from runway.services.experiences.business_list import BusinessContext
 from runway.services.experiences.runway_report import business_today
@@ -1108,21 +1109,11 @@ class DecisionConsoleService:
         # A decision changes neither the books nor the other items' decisions: the context read before
         # it, with the item's decision replaced by the one just written, is the queue as it is now
         # (`plan`: the plan of every current decision, when the caller already has it).
-        key = (record.entity_type, record.qbo_id)
-        current = dict(ctx.current)
-        replaced = current.get(key)
-        current[key] = record
-        plan_key, current_key = ctx.plan_key, ctx.current_key
-        if replaced is not None:
-            plan_key = plan_key - {(replaced.id, replaced.version)}
-            current_key = current_key - {(replaced.id, replaced.version)}
-        if record.status in PLAN_STATUSES:
-            plan_key = plan_key | {(record.id, record.version)}
-        current_key = current_key | {(record.id, record.version)}
-        tally = ctx.tally.moved(ctx, replaced, record)
-        ctx = replace(ctx, current=current, plan_key=plan_key, current_key=current_key)
-        _TALLIES.put((id(ctx.books), current_key), (ctx.books, tally))
-        return self._keypress(ctx, self._row_for(ctx, *key), plan=plan)
+        moved = with_decision(ctx.current, ctx.plan_key, ctx.current_key, record)
+        tally = ctx.tally.moved(ctx, moved.replaced, record)
+        ctx = replace(ctx, current=moved.current, plan_key=moved.plan_key, current_key=moved.current_key)
+        _TALLIES.put((id(ctx.books), moved.current_key), (ctx.books, tally))
+        return self._keypress(ctx, self._row_for(ctx, record.entity_type, record.qbo_id), plan=plan)
 
     async def _conflict(
         self,
