@@ -196,6 +196,9 @@ def _expected_columns(table: Table, managed: frozenset[str]) -> frozenset[str]:
 
 def _dedupe(rows: Iterable[EntityRow]) -> list[EntityRow]:
     # PostgreSQL refuses to update the same row twice in one INSERT ... ON CONFLICT; keep the newest version.
+    rows = list(rows)
+    if len({row.qbo_id for row in rows}) == len(rows):
+        return rows
     newest: dict[str, EntityRow] = {}
     for row in rows:
         current = newest.get(row.qbo_id)
@@ -235,6 +238,10 @@ class _DriverRows:
         return str(self.dialect.identifier_preparer.quote(name))
 
     def check(self, values: Mapping[str, Any], what: str) -> None:
+        # Every expected key present and no more: the same length and each column found (`values` below
+        # looks each one up) is the same test as comparing key sets, without building a set per row.
+        if len(values) == len(self.columns) and all(map(values.__contains__, self.columns)):
+            return
         if values.keys() != self.expected:
             missing = self.expected - values.keys()
             unknown = values.keys() - self.expected
@@ -266,13 +273,44 @@ class _DriverRows:
         return ", ".join(self.quote(key) for key in (*self.leading, *self.columns))
 
 
+def sqlite_text_processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """For SQLite, a faster equivalent of SQLAlchemy's bind processor for UTC datetimes and dates (the
+    same text, from `isoformat` instead of %-formatting a dict); None for other types. A bulk upsert
+    converts one of each per row; tests hold both to SQLAlchemy's output."""
+    if isinstance(column_type, UTCDateTime):
+        return _sqlite_utc_datetime
+    if type(column_type) is Date:
+        general = column_type.dialect_impl(dialect).bind_processor(dialect)
+        assert general is not None
+
+        def sqlite_date(value: Any) -> Any:
+            return value.isoformat() if type(value) is dt.date else general(value)
+
+        return sqlite_date
+    return None
+
+
+def _sqlite_utc_datetime(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
+    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" without its offset: SQLAlchemy's SQLite DATETIME storage format.
+    return value.astimezone(dt.UTC).isoformat(" ", "microseconds")[:26]
+
+
 @functools.lru_cache(maxsize=128)
 def _driver_rows(table: Table, dialect: Dialect, leading: tuple[str, ...]) -> _DriverRows:
     if dialect.paramstyle not in {"qmark", "numeric_dollar"}:
         raise RuntimeError(f"upsert does not support the {dialect.paramstyle!r} parameter style")
 
     def processor(key: str) -> Callable[[Any], Any] | None:
-        process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        column_type = table.c[key].type
+        if dialect.name == "sqlite":
+            fast = sqlite_text_processor(column_type, dialect)
+            if fast is not None:
+                return fast
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
         if process is None or not isinstance(table.c[key].type, JSON):
             return process
         encode = process

@@ -10,6 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+# Amounts are stored as signed 64-bit integers (BIGINT); anything larger cannot be stored.
+MAX_CENTS = 2**63 - 1
+
 
 class CurrencyMismatchError(ValueError):
     """Two amounts in different currencies met in arithmetic or comparison."""
@@ -33,7 +36,13 @@ def decimal_to_cents(value: Decimal | int | str) -> int:
         raise ValueError(f"not an amount: {value!r}") from exc
     if not amount.is_finite():
         raise ValueError(f"not a finite amount: {value!r}")
-    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    try:
+        cents = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation as exc:  # more digits than the decimal context holds
+        raise ValueError(f"amount out of range: {value!r}") from exc
+    if not -MAX_CENTS <= cents <= MAX_CENTS:
+        raise ValueError(f"amount out of range: {value!r}")
+    return cents
 
 
 def cents_to_decimal(cents: int) -> Decimal:

@@ -22,7 +22,7 @@ from sqlalchemy import String, Table
 from domains.ap.models import Bill, BillPayment, Term, Vendor, VendorCredit
 from domains.ar.models import CreditMemo, Customer, Invoice, Payment, SalesReceipt
 from domains.bank.models import Account, Deposit, Purchase
-from domains.core.money import decimal_to_cents
+from domains.core.money import MAX_CENTS, decimal_to_cents
 from domains.synced import EntityRow, RawJSON, SyncedEntity
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -155,6 +155,8 @@ def _cents(d: Mapping[str, Any], key: str, path: str = "", *, required: bool = F
     try:
         return decimal_to_cents(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError) as exc:
+        if str(exc).startswith("amount out of range"):
+            raise MappingError(f"{_where(path, key)}: {exc}") from exc
         raise MappingError(f"{_where(path, key)}: not a numeric amount: {value!r}") from exc
 
 
@@ -187,13 +189,15 @@ def _integer(d: Mapping[str, Any], key: str, path: str = "") -> int | None:
     value = d.get(key)
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
-        return int(value)
-    raise MappingError(f"{_where(path, key)}: expected a whole number, got {value!r}")
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    whole = whole or (isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value())
+    whole = whole or (isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()) is not None)
+    if not whole:
+        raise MappingError(f"{_where(path, key)}: expected a whole number, got {value!r}")
+    number = int(value)
+    if not -MAX_CENTS - 1 <= number <= MAX_CENTS:
+        raise MappingError(f"{_where(path, key)}: {number} is out of range")
+    return number
 
 
 def _flag(d: Mapping[str, Any], key: str, *, default: bool, path: str = "") -> bool:
@@ -233,11 +237,22 @@ def _timestamp(d: Mapping[str, Any], key: str, path: str = "") -> dt.datetime:
     if not isinstance(value, str):
         raise MappingError(f"{_where(path, key)}: expected a timestamp string, got {_kind(value)}")
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        return utc_timestamp(value)
+    except _NaiveTimestampError as exc:
+        raise MappingError(f"{_where(path, key)}: timestamp without a UTC offset: {value!r}") from exc
     except ValueError as exc:
         raise MappingError(f"{_where(path, key)}: not a timestamp: {value!r}") from exc
+
+
+class _NaiveTimestampError(ValueError):
+    pass
+
+
+def utc_timestamp(text: str) -> dt.datetime:
+    """An ISO 8601 timestamp with its UTC offset as an aware UTC datetime; ValueError for anything else."""
+    parsed = dt.datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        raise MappingError(f"{_where(path, key)}: timestamp without a UTC offset: {value!r}")
+        raise _NaiveTimestampError(text)
     return parsed.astimezone(dt.UTC)
 
 
@@ -619,7 +634,7 @@ class EntityMapper:
             if is_deleted(r):
                 raise MappingError("is a deleted-entity marker; delete the stored row instead of mapping it")
             row = self.mapper(r, home_currency)
-            _check_lengths(self.model, row)
+            check_lengths(self.model, row)
         except MappingError as exc:
             raise MappingError(exc.reason, entity=self.entity, qbo_id=qbo_id) from exc
         if raw_json is not None:
@@ -627,7 +642,7 @@ class EntityMapper:
         return row
 
 
-def _check_lengths(model: type[SyncedEntity], row: EntityRow) -> None:
+def check_lengths(model: type[SyncedEntity], row: EntityRow) -> None:
     # PostgreSQL rejects an over-long VARCHAR and would fail the whole batch; refuse just this entity.
     limits, line_limits = _length_limits(model)
     limits.check(row.values, "")

@@ -40,6 +40,7 @@ from domains.qbo.errors import (
     QboThrottledError,
     QboTransportError,
 )
+from domains.qbo.fast_mappers import map_fast
 from domains.qbo.mappers import MAPPERS, MappingError, is_deleted, map_company_info, map_preferences
 from domains.qbo.models import QuarantinedEntity, SyncRun
 from domains.qbo.throttle import RealmThrottle
@@ -773,6 +774,12 @@ def map_page(entity: str, items: Sequence[msgspec.Raw], home_currency: str) -> t
     mapped = _Mapped([], [], [], [])
     count = 0
     for item in items:
+        row = map_fast(entity, item, home_currency)
+        if row is not None:
+            count += 1
+            mapped.seen.append(row.qbo_id)
+            mapped.rows.append(row)
+            continue
         obj = decode_object(item)
         if not isinstance(obj, dict):
             continue
