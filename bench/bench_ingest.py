@@ -17,6 +17,7 @@ column present), which shows what those checks cost.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
@@ -43,8 +44,15 @@ from domains.core import repository as core
 from domains.core.db import Database, json_serializer, utcnow
 from domains.qbo.client import decode_body, split_query_page
 from domains.qbo.mappers import MAPPERS
-from domains.qbo.smart_sync import map_page
-from domains.synced import EntityRow, RawJSON, json_safe, lines_relationship, upsert_entities
+from domains.qbo.smart_sync import PREFETCH_PAGES, map_page, map_page_in_turns
+from domains.synced import (
+    EntityRow,
+    PreparedRows,
+    RawJSON,
+    json_safe,
+    lines_relationship,
+    upsert_entities,
+)
 
 FULL_SIZE = 50_000
 QUICK_SIZE = 10_000
@@ -97,6 +105,46 @@ async def ingest(url: str, pages: dict[str, list[bytes]]) -> Timings:
     finally:
         await db.dispose()
     return timings
+
+
+async def ingest_pipelined(url: str, pages: dict[str, list[bytes]]) -> tuple[float, int]:
+    """Wall seconds to ingest every page as a full sync does, and the rows written.
+
+    SmartSync maps a page as soon as it arrives, in turns of the event loop (`map_page_in_turns`), and
+    prepares its rows for the driver (`prepare_rows`), while the page before is written in the database
+    driver's thread; pages wait, prepared, for their turn to be committed (at most PREFETCH_PAGES of them).
+    Here the pages are already downloaded, so this is the pace of the ingest itself: the CPU of decoding,
+    mapping and preparing overlaps SQLite's work on the other core.
+    """
+    db, business_id = await _business(url)
+    dialect = db.write_engine.dialect
+    ready: asyncio.Queue[tuple[str, PreparedRows] | None] = asyncio.Queue(maxsize=PREFETCH_PAGES)
+
+    async def map_pages_as_they_arrive() -> None:
+        for entity, entity_pages in pages.items():
+            for page in entity_pages:
+                _count, mapped, prepared = await map_page_in_turns(
+                    entity, _split(page, entity), HOME, dialect
+                )
+                if mapped.failed or mapped.deleted:
+                    raise RuntimeError(f"{entity}: {len(mapped.failed)} objects did not map")
+                await ready.put((entity, prepared))
+        await ready.put(None)
+
+    written = 0
+    start = time.perf_counter()
+    mapping = asyncio.create_task(map_pages_as_they_arrive())
+    try:
+        while (page := await ready.get()) is not None:
+            entity, rows = page
+            async with db.write() as session:
+                written += len(await upsert_entities(session, business_id, MAPPERS[entity].model, rows))
+        await mapping
+        took = time.perf_counter() - start
+    finally:
+        mapping.cancel()
+        await db.dispose()
+    return took, written
 
 
 def map_pages(pages: dict[str, list[bytes]]) -> dict[str, list[list[EntityRow]]]:
@@ -266,8 +314,14 @@ async def ingest_benchmark(ctx: BenchContext, report: Report) -> None:
     pages = await company_pages(company)
     page_count = sum(len(p) for p in pages.values())
 
-    log("ingest: decode + map + upsert_entities")
+    log("ingest, one phase after another: decode + map + upsert_entities")
     measured = await ingest(fresh_database(template, ctx.workdir / "ingest.db"), pages)
+    log("ingest as a full sync runs it: pages mapped while the page before is written")
+    pipelined, pipelined_rows = await ingest_pipelined(
+        fresh_database(template, ctx.workdir / "piped.db"), pages
+    )
+    if pipelined_rows != measured.rows:
+        raise RuntimeError(f"the pipelined ingest wrote {pipelined_rows:,} of {measured.rows:,} rows")
     mapped = map_pages(pages)
 
     baseline_path = ctx.workdir / "baseline.db"
@@ -289,9 +343,11 @@ async def ingest_benchmark(ctx: BenchContext, report: Report) -> None:
         f"{rows:,} entities (+{measured.lines:,} lines) in {page_count} pages of a generated "
         f"{size:,}-entity company; SQLite file, one transaction per page"
     )
-    report.metric("ingest rows/s (decode + map + upsert)", rows / measured.total, "rows/s")
+    report.metric("ingest rows/s (as a full sync runs it)", rows / pipelined, "rows/s")
     report.metric("baseline rows/s (sqlite3.executemany)", rows / baseline, "rows/s")
-    report.metric("ingest ratio (ingest ÷ baseline rows/s)", baseline / measured.total, target=at_least(0.5))
+    report.metric("ingest ratio (ingest ÷ baseline rows/s)", baseline / pipelined, target=at_least(0.5))
+    report.metric("one phase after another: rows/s", rows / measured.total, "rows/s")
+    report.metric("one phase after another: ratio", baseline / measured.total)
     report.metric("decode share of ingest time (page split)", measured.parse / measured.total)
     report.metric("map share of ingest time (parse each object + map)", measured.map / measured.total)
     report.metric("upsert share of ingest time", measured.upsert / measured.total)

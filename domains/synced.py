@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import msgspec
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -32,7 +33,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, RelationshipProperty, declared_attr, mapped_column, selectinload
 from sqlalchemy.sql import cast
 
@@ -194,7 +195,8 @@ def _expected_columns(table: Table, managed: frozenset[str]) -> frozenset[str]:
     return frozenset(c.key for c in table.columns) - managed
 
 
-def _dedupe(rows: Iterable[EntityRow]) -> list[EntityRow]:
+def dedupe_rows(rows: Iterable[EntityRow]) -> list[EntityRow]:
+    """The rows with one per qbo_id: the highest SyncToken (the last of equal ones)."""
     # PostgreSQL refuses to update the same row twice in one INSERT ... ON CONFLICT; keep the newest version.
     rows = list(rows)
     if len({row.qbo_id for row in rows}) == len(rows):
@@ -335,20 +337,41 @@ def _driver_rows(table: Table, dialect: Dialect, leading: tuple[str, ...]) -> _D
 # The SQL below is built from table metadata only (quoted identifiers); every value is a bound parameter.
 
 
+def _returns_rows_one_by_one(dialect: Dialect) -> bool:
+    # The sqlite3 module fetches each result row with its own sqlite3_step, letting go of the GIL and
+    # taking it back every time; when the event loop is busy (mapping the next page), each take waits its
+    # turn, and a thousand of them made writing a page take twice as long. asyncpg returns rows in bulk.
+    return dialect.name == "sqlite"
+
+
 @functools.lru_cache(maxsize=64)
 def _upsert_sql(rows: _DriverRows, count: int) -> str:
     """INSERT of `count` rows ... ON CONFLICT (business_id, qbo_id) DO UPDATE unless the stored SyncToken
-    is higher ... RETURNING id, qbo_id: the rule `upsert_entities` documents, in the driver's own SQL."""
+    is higher: the rule `upsert_entities` documents, in the driver's own SQL. On PostgreSQL it ends with
+    RETURNING id, qbo_id (the rows written); SQLite reads them back with `_written_sql` instead."""
     q = rows.quote
     table = rows.dialect.identifier_preparer.format_table(rows.table)
     updated = [key for key in (*rows.leading, *rows.columns) if key not in {"business_id", "qbo_id"}]
     assignments = ", ".join(f"{q(key)} = excluded.{q(key)}" for key in updated)
     token, excluded_token = f"{table}.{q('sync_token')}", f"excluded.{q('sync_token')}"
+    returning = "" if _returns_rows_one_by_one(rows.dialect) else f" RETURNING {q('id')}, {q('qbo_id')}"
     return (
         f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.values_markers(count)} "  # noqa: S608
         f"ON CONFLICT ({q('business_id')}, {q('qbo_id')}) DO UPDATE SET {assignments} "
-        f"WHERE CAST({token} AS BIGINT) <= CAST({excluded_token} AS BIGINT) "
-        f"RETURNING {q('id')}, {q('qbo_id')}"
+        f"WHERE CAST({token} AS BIGINT) <= CAST({excluded_token} AS BIGINT){returning}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _written_sql(rows: _DriverRows, count: int) -> str:
+    """SQLite: the id, qbo_id and SyncToken of one business's rows with `count` qbo_ids, as one JSON text
+    in one result row (parameters: business_id, then the qbo_ids)."""
+    q = rows.quote
+    table = rows.dialect.identifier_preparer.format_table(rows.table)
+    marks = ", ".join(["?"] * count)
+    return (
+        f"SELECT json_group_array(json_array({q('id')}, {q('qbo_id')}, {q('sync_token')})) "  # noqa: S608
+        f"FROM {table} WHERE {q('business_id')} = ? AND {q('qbo_id')} IN ({marks})"
     )
 
 
@@ -368,16 +391,81 @@ def _delete_lines_sql(lines: _DriverRows, count: int) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _insert_sql(rows: _DriverRows) -> str:
+def _insert_sql(rows: _DriverRows, count: int) -> str:
     table = rows.dialect.identifier_preparer.format_table(rows.table)
-    return f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.values_markers(1)}"  # noqa: S608
+    return f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.values_markers(count)}"  # noqa: S608
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedRows:
+    """Entity rows of one model made ready for one dialect's driver by `prepare_rows`: deduplicated,
+    checked, each row's values (and its lines') converted and in statement order.
+
+    That is the CPU of an upsert, done before its write transaction opens: a full sync prepares a page
+    while the page before is being written, and holds SQLite's write lock only for the SQL itself.
+    """
+
+    model: type[SyncedEntity]
+    driver: _DriverRows
+    qbo_ids: list[str]
+    sync_tokens: list[int]
+    records: list[list[Any]]
+    # Per row, its lines' values after the leading (business_id, parent key, position); None without lines.
+    lines: list[list[list[Any]]] | None
+    line_driver: _DriverRows | None
+
+    def __len__(self) -> int:
+        return len(self.qbo_ids)
+
+    @staticmethod
+    def joined(parts: Sequence[PreparedRows]) -> PreparedRows:
+        """Parts prepared one after another (by `prepare_rows` over slices of deduplicated rows) as one."""
+        first = parts[0]
+        lines = None if first.lines is None else [lines for part in parts for lines in part.lines or ()]
+        return PreparedRows(
+            first.model,
+            first.driver,
+            [qbo_id for part in parts for qbo_id in part.qbo_ids],
+            [token for part in parts for token in part.sync_tokens],
+            [record for part in parts for record in part.records],
+            lines,
+            first.line_driver,
+        )
+
+
+def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[EntityRow]) -> PreparedRows:
+    """`rows` ready for `upsert_entities` on `dialect`; raises ValueError for a row missing a column."""
+    if dialect.name not in {"postgresql", "sqlite"}:
+        raise RuntimeError(f"upsert is implemented for sqlite and postgresql, not {dialect.name}")
+    table = model.__table__
+    assert isinstance(table, Table)
+    pending = dedupe_rows(rows)
+    driver = _driver_rows(table, dialect, ("business_id", "synced_at"))
+    records: list[list[Any]] = []
+    for row in pending:
+        driver.check(row.values, "entity row")
+        records.append(driver.values(row.values))
+    rel = lines_relationship(model)
+    qbo_ids = [row.qbo_id for row in pending]
+    tokens = [int(row.values["sync_token"]) for row in pending]
+    if rel is None:
+        return PreparedRows(model, driver, qbo_ids, tokens, records, None, None)
+    line_table = rel.target
+    assert isinstance(line_table, Table)
+    line_driver = _driver_rows(line_table, dialect, ("business_id", _line_parent_column(rel), "position"))
+    lines: list[list[list[Any]]] = []
+    for row in pending:
+        for line in row.lines:
+            line_driver.check(line, "line")
+        lines.append([line_driver.values(line) for line in row.lines])
+    return PreparedRows(model, driver, qbo_ids, tokens, records, lines, line_driver)
 
 
 async def upsert_entities(
     session: AsyncSession,
     business_id: int,
     model: type[SyncedEntity],
-    rows: Iterable[EntityRow],
+    rows: Iterable[EntityRow] | PreparedRows,
     *,
     synced_at: dt.datetime | None = None,
 ) -> list[str]:
@@ -386,72 +474,94 @@ async def upsert_entities(
     A row whose SyncToken is lower (as an integer) than the stored one is ignored: it is an older version
     delivered late (webhooks and CDC can arrive out of order). An equal SyncToken rewrites the row, so
     re-running a sync is harmless. Rows written get `synced_at` (default: now). Runs inside the caller's
-    transaction.
+    transaction. `rows` may come from `prepare_rows` for this model and the session's dialect.
     """
-    table = model.__table__
-    assert isinstance(table, Table)
     dialect = session.get_bind().dialect
-    if dialect.name not in {"postgresql", "sqlite"}:
-        raise RuntimeError(f"upsert is implemented for sqlite and postgresql, not {dialect.name}")
-    pending = _dedupe(rows)
-    if not pending:
+    if isinstance(rows, PreparedRows):
+        prepared = rows
+        if prepared.model is not model or prepared.driver.dialect.name != dialect.name:
+            raise ValueError(f"rows prepared for {prepared.model.__name__} on {prepared.driver.dialect.name}")
+    else:
+        prepared = prepare_rows(dialect, model, rows)
+    if not prepared.qbo_ids:
         return []
     # Rows go to the driver as one multi-row INSERT ... ON CONFLICT per 1,000 rows, from SQL built once
     # per table and size, with the values already converted: a Core statement spent most of a sync's CPU
     # on per-row parameter handling (see docs/performance.md).
-    driver = _driver_rows(table, dialect, ("business_id", "synced_at"))
+    driver = prepared.driver
     leading = driver.leading_values(business_id, synced_at or utcnow())
-    records: list[list[Any]] = []
-    for row in pending:
-        driver.check(row.values, "entity row")
-        records.append(driver.values(row.values))
     connection = await session.connection()
     per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // driver.width))
     stored: dict[str, int] = {}
-    for start in range(0, len(records), per_statement):
-        batch = records[start : start + per_statement]
+    for start in range(0, len(prepared.records), per_statement):
+        batch = prepared.records[start : start + per_statement]
         params: list[Any] = []
         for record in batch:
             params += leading
             params += record
         result = await connection.exec_driver_sql(_upsert_sql(driver, len(batch)), tuple(params))
-        # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
-        returned: Sequence[Any] = result.all()
-        stored.update((qbo_id, row_id) for row_id, qbo_id in returned)
-    rel = lines_relationship(model)
-    if rel is not None and stored:
-        for start in range(0, len(pending), _CHUNK):
-            chunk = pending[start : start + _CHUNK]
-            written = {row.qbo_id: stored[row.qbo_id] for row in chunk if row.qbo_id in stored}
-            if written:
-                await _replace_lines(session, business_id, rel, chunk, written)
+        if _returns_rows_one_by_one(dialect):
+            sent = dict(
+                zip(
+                    prepared.qbo_ids[start : start + per_statement],
+                    prepared.sync_tokens[start : start + per_statement],
+                    strict=True,
+                )
+            )
+            stored.update(await _written(connection, driver, business_id, sent))
+        else:
+            # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
+            returned: Sequence[Any] = result.all()
+            stored.update((qbo_id, row_id) for row_id, qbo_id in returned)
+    if prepared.lines is not None and prepared.line_driver is not None and stored:
+        written = [
+            (stored[qbo_id], lines)
+            for qbo_id, lines in zip(prepared.qbo_ids, prepared.lines, strict=True)
+            if qbo_id in stored
+        ]
+        for start in range(0, len(written), _CHUNK):
+            await _replace_lines(
+                connection, prepared.line_driver, business_id, written[start : start + _CHUNK]
+            )
     return list(stored)
 
 
+async def _written(
+    connection: AsyncConnection, driver: _DriverRows, business_id: int, tokens: Mapping[str, int]
+) -> dict[str, int]:
+    """The rows just upserted that were written, qbo_id to id: those now holding the SyncToken sent (the
+    upsert skips a row whose stored SyncToken is higher, and rewrites an equal one)."""
+    result = await connection.exec_driver_sql(_written_sql(driver, len(tokens)), (business_id, *tokens))
+    found = msgspec.json.decode(result.scalar_one())
+    return {qbo_id: row_id for row_id, qbo_id, token in found if int(token) == tokens.get(qbo_id)}
+
+
 async def _replace_lines(
-    session: AsyncSession,
+    connection: AsyncConnection,
+    driver: _DriverRows,
     business_id: int,
-    rel: RelationshipProperty[Any],
-    chunk: Sequence[EntityRow],
-    stored: Mapping[str, int],
+    written: Sequence[tuple[int, list[list[Any]]]],
 ) -> None:
-    line_table = rel.target
-    assert isinstance(line_table, Table)
-    parent_column = _line_parent_column(rel)
-    driver = _driver_rows(line_table, session.get_bind().dialect, ("business_id", parent_column, "position"))
-    connection = await session.connection()
-    parent_ids = tuple(stored.values())
+    """Replace the lines of the parents just written (each parent's id with its prepared lines)."""
+    parent_ids = tuple(parent_id for parent_id, _lines in written)
     await connection.exec_driver_sql(_delete_lines_sql(driver, len(parent_ids)), (business_id, *parent_ids))
+    plain_leading = not any(driver.leading_processors)
     new_lines: list[tuple[Any, ...]] = []
-    for row in chunk:
-        parent_id = stored.get(row.qbo_id)
-        if parent_id is None:
-            continue
-        for position, line in enumerate(row.lines):
-            driver.check(line, "line")
-            new_lines.append((*driver.leading_values(business_id, parent_id, position), *driver.values(line)))
-    if new_lines:
-        await connection.exec_driver_sql(_insert_sql(driver), new_lines)
+    for parent_id, lines in written:
+        for position, values in enumerate(lines):
+            leading = (
+                (business_id, parent_id, position)
+                if plain_leading
+                else driver.leading_values(business_id, parent_id, position)
+            )
+            new_lines.append((*leading, *values))
+    # One multi-row INSERT per chunk rather than executemany, which steps (and hands the GIL back and
+    # forth, see `_returns_rows_one_by_one`) once per line.
+    per_statement = max(1, _MAX_PARAMETERS // driver.width)
+    for start in range(0, len(new_lines), per_statement):
+        batch = new_lines[start : start + per_statement]
+        params = tuple(value for line in batch for value in line)
+        await connection.exec_driver_sql(_insert_sql(driver, len(batch)), params)
 
 
 async def delete_entities(

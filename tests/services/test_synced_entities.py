@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from domains.bank.repository import list_deposits
 from domains.core import repository as core
 from domains.core.db import Database
 from domains.core.models import Business
-from domains.models_registry import import_all_models
 from domains.qbo.client import encode_body
 from domains.qbo.mappers import deleted_id, is_deleted, map_entity
 from domains.synced import EntityRow, RawJSON, delete_entities, upsert_entities
@@ -52,13 +50,9 @@ def bill_row(**changes: Any) -> EntityRow:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'runway.db'}")
-    metadata = import_all_models()
-    async with database.write_engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    yield database
-    await database.dispose()
+def db(database: Database) -> Database:
+    """A migrated database: a SQLite file, then PostgreSQL (the upsert speaks each one's SQL)."""
+    return database
 
 
 @pytest.fixture
