@@ -283,9 +283,9 @@ async def upsert_executemany(
     *,
     synced_at: dt.datetime | None = None,
 ) -> list[str]:
-    """`upsert_entities` without its per-row checks (SQLite only): same statement, conflict rule, line
-    replacement and stored values, but no de-duplication and no column-completeness check. Used to load
-    benchmark data and, in the ingest benchmark, to show what those checks cost.
+    """`upsert_entities` as a SQLAlchemy Core statement with a parameter dict per row (SQLite only): same
+    conflict rule, line replacement and stored values, without de-duplication or column checks. Used to
+    load benchmark data and, in the ingest benchmark, for comparison with the driver-level upsert.
     """
     table = model.__table__
     assert isinstance(table, Table)
