@@ -78,6 +78,8 @@ class HygieneIssueRecord(Base):
     __table_args__ = (
         UniqueConstraint("business_id", "rule", "entity_type", "qbo_id"),
         Index("ix_hygiene_issues_business_status", "business_id", "status"),
+        # The entries about one object (a triage action's share of the summary).
+        Index("ix_hygiene_issues_business_entity", "business_id", "entity_type", "qbo_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -157,4 +159,9 @@ class HygieneState(Base):
     cleared_week: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[int | None] = mapped_column(Integer)
     summary_as_of: Mapped[dt.date | None] = mapped_column(Date)
+    # The open balance of bills and invoices with a scored issue, behind `score`; and the `version` the
+    # summary was worked out at. With both, a triage action adjusts the summary by the one entity it
+    # touched instead of adding up the whole register again.
+    flagged_cents: Mapped[int | None] = mapped_column(BigInteger)
+    summary_version: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

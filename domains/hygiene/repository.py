@@ -109,6 +109,8 @@ class EvaluationState:
     last_succeeded_run_id: int | None
     sync_active: bool
     summary: Summary | None
+    # The `version` `summary` was worked out at (None: unknown).
+    summary_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,8 @@ class Summary:
     cleared_week: int
     score: int | None
     as_of: dt.date | None
+    # Behind `score` when worked out from the register (None otherwise); not part of what a header shows.
+    flagged_cents: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +267,7 @@ async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) 
             last_succeeded_run_id=succeeded.get(business_id),
             sync_active=business_id in active,
             summary=_summary(state) if state is not None else None,
+            summary_version=state.summary_version if state else None,
         )
     return result
 
@@ -337,10 +342,12 @@ async def register_counts(
     as_of: dt.date,
     since: dt.datetime,
     flag_severities: Iterable[str],
+    entity: tuple[str, str] | None = None,
 ) -> tuple[dict[str, int], int, int]:
     """Worked out in the database from one business's open register entries: (open and not hidden by
     severity, how many of the hidden ones were dismissed or snoozed since `since`, the open balance of
-    bills and invoices carrying an open issue of one of `flag_severities`)."""
+    bills and invoices carrying an open issue of one of `flag_severities`). `entity` (entity type, QBO
+    Id): only the entries about that one object, its share of each number."""
     issue, dismissal, snooze = HygieneIssueRecord, HygieneDismissal, HygieneSnooze
     matching = and_(_same_issue(dismissal), dismissal.fingerprint == issue.fingerprint)
     waiting = and_(_same_issue(snooze), snooze.until > as_of)
@@ -351,6 +358,8 @@ async def register_counts(
         .outerjoin(snooze, waiting)
         .where(issue.business_id == business_id, issue.status == "open")
     )
+    if entity is not None:
+        joined = joined.where(issue.entity_type == entity[0], issue.qbo_id == entity[1])
     hidden_recently = (dismissal.id.is_not(None) & (dismissal.created_at >= since)) | (
         dismissal.id.is_(None) & snooze.id.is_not(None) & (snooze.created_at >= since)
     )
@@ -459,8 +468,11 @@ async def bump_state(
     await session.flush()
 
 
-async def store_summary(session: AsyncSession, business_id: int, summary: Summary) -> None:
-    """Keep the business's latest summary."""
+async def store_summary(
+    session: AsyncSession, business_id: int, summary: Summary, *, version: int | None = None
+) -> None:
+    """Keep the business's latest summary; `version`: the state version it was worked out at, when the
+    caller knows it and the summary carries its flagged balance (see `HygieneState.summary_version`)."""
     state = await session.scalar(select(HygieneState).where(HygieneState.business_id == business_id))
     if state is None:
         state = HygieneState(business_id=business_id, version=0, evaluated_run_id=None)
@@ -472,6 +484,8 @@ async def store_summary(session: AsyncSession, business_id: int, summary: Summar
         "cleared_week": summary.cleared_week,
         "score": summary.score,
         "summary_as_of": summary.as_of,
+        "flagged_cents": summary.flagged_cents,
+        "summary_version": version if summary.flagged_cents is not None else None,
     }
     if any(getattr(state, name) != value for name, value in values.items()):
         for name, value in values.items():
@@ -491,7 +505,13 @@ async def stored_summaries(session: AsyncSession, business_ids: Iterable[int]) -
 
 def _summary(row: HygieneState) -> Summary:
     return Summary(
-        row.open_high, row.open_medium, row.open_low, row.cleared_week, row.score, row.summary_as_of
+        row.open_high,
+        row.open_medium,
+        row.open_low,
+        row.cleared_week,
+        row.score,
+        row.summary_as_of,
+        row.flagged_cents,
     )
 
 

@@ -437,3 +437,81 @@ async def test_the_firm_tray_from_the_register_agrees_with_each_clients_books_an
     assert (world.acme_client_one, "bill_missing_due_date", "10") not in shown, "cleared in QuickBooks"
     assert (world.acme_client_two, "bill_missing_due_date", "10") in shown
     assert synced_view.counters.high == firm.counters.high - 1
+
+
+async def test_triage_keeps_the_stored_summary_equal_to_the_books_one_object_at_a_time(qbo):
+    """A triage action adjusts the stored header numbers by the one object it touched: after every action
+    they must equal the numbers worked out again from the books (the tray) and from the whole register."""
+    world = await build_world(qbo.db)
+    entities = company()
+    # A third bill with no due date from a vendor without terms: two objects carrying several issues.
+    entities["Bill"].append(bill("12", "1", "150.00", (today() - dt.timedelta(days=3)).isoformat()))
+    realm = await qbo.sandbox.create_company("One", entities)
+    await qbo.connect(world.acme_client_one, realm)
+    sync = qbo.smart_sync()
+    await sync.sync_now(world.acme_client_one)
+    orchestrator = HygieneTrayDataOrchestrator(qbo.db, sync)
+    service = HygieneTrayService(orchestrator)
+    async with qbo.db.read() as session:
+        alice = await core.get_user_by_email(session, "alice@acme.test")
+        acme = await core.get_or_create_firm(session, "Acme Accounting")
+    user = CurrentUser(
+        alice.id, alice.email, "Alice", (FirmMembershipView(acme.id, "Acme Accounting", "advisor"),)
+    )
+    one = BusinessContext(
+        world.acme_client_one,
+        "Acme Client One",
+        "advisor",
+        acme.id,
+        "Acme Accounting",
+        capabilities("advisor"),
+    )
+    start = await service.tray(one, TrayFilters())
+    assert start.counters.score < 100, "the bills' issues weigh on the score"
+
+    def numbers(counters):
+        return (counters.high, counters.medium, counters.low, counters.cleared, counters.score)
+
+    until = {"days": "7"}
+    steps = [
+        ("dismiss", ("vendor_missing_terms", "vendor", "1")),
+        ("snooze", ("stale_open_bill", "bill", "11")),
+        ("dismiss", ("bill_missing_due_date", "bill", "10")),
+        ("snooze", ("bill_missing_due_date", "bill", "12")),
+        ("reopen", ("stale_open_bill", "bill", "11")),
+        ("reopen", ("vendor_missing_terms", "vendor", "1")),
+        ("dismiss", ("stale_open_bill", "bill", "11")),
+        ("reopen", ("bill_missing_due_date", "bill", "10")),
+    ]
+    versions = []
+    for verb, key in steps:
+        common = {"scope": "business", "filters": TrayFilters(), "want_page": False}
+        if verb == "snooze":
+            result = await service.snooze(one, user, key, until, **common)
+        else:
+            result = await getattr(service, verb)(one, user, key, **common)
+        books = await service.tray(one, TrayFilters())
+        assert numbers(result.counters) == numbers(books.counters), f"after {verb} {key}"
+        register = await orchestrator.register_summary(world.acme_client_one, now=dt.datetime.now(dt.UTC))
+        assert register.summary == await _stored_summary(orchestrator, world.acme_client_one)
+        versions.append(await _summary_version(qbo, world.acme_client_one))
+    stored_by = [version for (verb, _key), version in zip(steps, versions, strict=True) if verb != "reopen"]
+    assert None not in stored_by, f"dismiss and snooze store the version they adjusted: {versions}"
+    assert versions[:4] == list(range(versions[0], versions[0] + 4)), "one version after another"
+    assert numbers((await service.tray(one, TrayFilters())).counters)[3] >= 2, "cleared this week"
+
+
+async def _stored_summary(orchestrator, business_id):
+    async with orchestrator.db.read() as session:
+        from domains.hygiene import repository as hygiene_repo
+
+        return (await hygiene_repo.evaluation_states(session, [business_id]))[business_id].summary
+
+
+async def _summary_version(qbo, business_id):
+    from domains.hygiene.models import HygieneState
+
+    async with qbo.db.read() as session:
+        return await session.scalar(
+            select(HygieneState.summary_version).where(HygieneState.business_id == business_id)
+        )

@@ -734,18 +734,52 @@ class HygieneTrayDataOrchestrator:
                 await repo.store_summary(session, business_id, summary)
         return _register_summary(fact, day, summary, state)
 
-    async def _summarized(
-        self, session: Any, business_id: int, current: BusinessFacts | None, now: dt.datetime | None
-    ) -> RegisterSummary | None:
-        """After a triage change, in its transaction: the business's header numbers, stored for the firm
-        tray (see `register_summary`); None when the caller has no facts (it then asks afterwards)."""
+    async def _share_before(
+        self,
+        session: Any,
+        business_id: int,
+        issue: HygieneIssue,
+        current: BusinessFacts | None,
+        now: dt.datetime | None,
+    ) -> _Share | None:
+        """At the start of a triage transaction: the share of the summary of the object the issue is
+        about (None when the caller has no facts and wants no summary)."""
         if current is None:
             return None
         day = local_date(now or dt.datetime.now(dt.UTC), current.timezone)
+        return await _entity_share(session, business_id, issue, current, day)
+
+    async def _summarized(
+        self,
+        session: Any,
+        business_id: int,
+        current: BusinessFacts | None,
+        before: _Share | None,
+        issue: HygieneIssue,
+    ) -> RegisterSummary | None:
+        """After a triage change, in its transaction: the business's header numbers, stored for the firm
+        tray (see `register_summary`); None when the caller has no facts (it then asks afterwards).
+
+        A triage action changes the entries of one object only, so when the stored summary was worked
+        out at the version just before this change (and on the same day), it is adjusted by that object's
+        share before and after; otherwise the register is added up again."""
+        if current is None or before is None:
+            return None
+        day = before.day
         state = (await repo.evaluation_states(session, [business_id]))[business_id]
-        summary = await _summary_from_register(session, business_id, current, day, state)
-        if summary != state.summary:
-            await repo.store_summary(session, business_id, summary)
+        stored = state.summary
+        if (
+            stored is not None
+            and stored.as_of == day
+            and stored.flagged_cents is not None
+            and state.summary_version is not None
+            and state.summary_version == state.version - 1
+        ):
+            after = await _entity_share(session, business_id, issue, current, day)
+            summary = _shifted(stored, before, after, state.open_cents or 0)
+        else:
+            summary = await _summary_from_register(session, business_id, current, day, state)
+        await repo.store_summary(session, business_id, summary, version=state.version)
         return _register_summary(current, day, summary, state)
 
     async def register_details(
@@ -811,6 +845,7 @@ class HygieneTrayDataOrchestrator:
         numbers after it, from the same transaction (see `register_summary`)."""
         key = issue_key(issue)
         async with self.db.write(small=True) as session:
+            before = await self._share_before(session, business_id, issue, current, now)
             await repo.put_dismissal(
                 session, business_id, key, fingerprint=issue.fingerprint, user_id=user_id
             )
@@ -826,7 +861,7 @@ class HygieneTrayDataOrchestrator:
                 after={"rule": issue.rule, "status": "dismissed", "fingerprint": issue.fingerprint},
             )
             await repo.bump_state(session, business_id)
-            return await self._summarized(session, business_id, current, now)
+            return await self._summarized(session, business_id, current, before, issue)
 
     async def snooze(
         self,
@@ -842,6 +877,7 @@ class HygieneTrayDataOrchestrator:
         """Snooze until a date; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
         async with self.db.write(small=True) as session:
+            before = await self._share_before(session, business_id, issue, current, now)
             await repo.put_snooze(session, business_id, key, until=until, reason=reason, user_id=user_id)
             await core.add_audit_entry(
                 session,
@@ -854,7 +890,7 @@ class HygieneTrayDataOrchestrator:
                 after={"rule": issue.rule, "status": "snoozed", "until": until.isoformat(), "reason": reason},
             )
             await repo.bump_state(session, business_id)
-            return await self._summarized(session, business_id, current, now)
+            return await self._summarized(session, business_id, current, before, issue)
 
     async def reopen(
         self,
@@ -868,6 +904,7 @@ class HygieneTrayDataOrchestrator:
         """Undo a dismissal or a snooze; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
         async with self.db.write(small=True) as session:
+            before = await self._share_before(session, business_id, issue, current, now)
             dismissed = await repo.delete_dismissal(session, business_id, key)
             snoozed = await repo.delete_snooze(session, business_id, key)
             if dismissed or snoozed:
@@ -882,7 +919,7 @@ class HygieneTrayDataOrchestrator:
                     after={"rule": issue.rule, "status": "open"},
                 )
             await repo.bump_state(session, business_id)
-            return await self._summarized(session, business_id, current, now)
+            return await self._summarized(session, business_id, current, before, issue)
 
     async def request_sync(self, business_id: int, *, full: bool = False) -> None:
         """Queue a sync of the business (joining one already queued or running)."""
@@ -1369,15 +1406,59 @@ async def _summary_from_register(
         session, business_id, as_of=day, since=since, flag_severities=SCORE_SEVERITIES
     )
     resolved = await repo.resolved_since(session, [business_id], since)
-    total = state.open_cents or 0
+    return _summary_of(counts, hidden_since + len(resolved), flagged, state.open_cents or 0, day)
+
+
+def _summary_of(
+    counts: Mapping[str, int], cleared: int, flagged: int, total: int, day: dt.date
+) -> repo.Summary:
     return repo.Summary(
         open_high=counts.get("high", 0),
         open_medium=counts.get("medium", 0),
         open_low=counts.get("low", 0),
-        cleared_week=hidden_since + len(resolved),
+        cleared_week=cleared,
         score=100 if total <= 0 else (100 * (total - flagged)) // total,
         as_of=day,
+        flagged_cents=flagged,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Share:
+    """What the register entries about one object add to a business's summary, on one day."""
+
+    day: dt.date
+    counts: Mapping[str, int]
+    hidden_since: int
+    flagged: int
+
+
+async def _entity_share(
+    session: Any, business_id: int, issue: HygieneIssue, fact: BusinessFacts, day: dt.date
+) -> _Share:
+    counts, hidden_since, flagged = await repo.register_counts(
+        session,
+        business_id,
+        as_of=day,
+        since=week_start(day, fact.timezone),
+        flag_severities=SCORE_SEVERITIES,
+        entity=(issue.entity_type, issue.qbo_id),
+    )
+    return _Share(day, counts, hidden_since, flagged)
+
+
+def _shifted(stored: repo.Summary, before: _Share, after: _Share, total: int) -> repo.Summary:
+    """`stored` with one object's share replaced: `before` taken out, `after` put in."""
+    counts = {
+        "high": stored.open_high,
+        "medium": stored.open_medium,
+        "low": stored.open_low,
+    }
+    for severity in counts:
+        counts[severity] += after.counts.get(severity, 0) - before.counts.get(severity, 0)
+    cleared = stored.cleared_week + after.hidden_since - before.hidden_since
+    flagged = (stored.flagged_cents or 0) + after.flagged - before.flagged
+    return _summary_of(counts, cleared, flagged, total, after.day)
 
 
 def _register_summary(
