@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import msgspec
 
 from domains.core.money import decimal_to_cents
-from domains.qbo.mappers import MappingError, utc_timestamp
+from domains.qbo.mappers import MAPPERS, MappingError, utc_timestamp
 from domains.synced import EntityRow, RawJSON
 
 # A QBO Id as `mappers._ident` takes it from a string: decimal digits only (\Z, as $ would allow a newline).
@@ -608,32 +608,30 @@ def _deposit(s: DepositShape, home_currency: str, raw: RawJSON) -> EntityRow:
 class _FastMapper:
     """One entity type's decoder for its struct and the function from the struct to the row."""
 
-    __slots__ = ("decoder", "entity", "map")
+    __slots__ = ("decoder", "map")
 
-    def __init__(self, entity: str, shape: type[Any], map_shape: Callable[[Any, str, RawJSON], EntityRow]):
-        self.entity = entity
+    def __init__(self, shape: type[Any], map_shape: Callable[[Any, str, RawJSON], EntityRow]) -> None:
         self.decoder = msgspec.json.Decoder(shape)
         self.map = map_shape
 
 
-FAST_MAPPERS: dict[str, _FastMapper] = {
-    fast.entity: fast
-    for fast in (
-        _FastMapper("Term", TermShape, _term),
-        _FastMapper("Vendor", VendorShape, _vendor),
-        _FastMapper("Customer", CustomerShape, _customer),
-        _FastMapper("Account", AccountShape, _account),
-        _FastMapper("Bill", BillShape, _bill),
-        _FastMapper("BillPayment", BillPaymentShape, _bill_payment),
-        _FastMapper("VendorCredit", VendorCreditShape, _vendor_credit),
-        _FastMapper("Invoice", InvoiceShape, _invoice),
-        _FastMapper("Payment", PaymentShape, _payment),
-        _FastMapper("SalesReceipt", SalesReceiptShape, _sales_receipt),
-        _FastMapper("CreditMemo", CreditMemoShape, _credit_memo),
-        _FastMapper("Purchase", PurchaseShape, _purchase),
-        _FastMapper("Deposit", DepositShape, _deposit),
-    )
+# Each entity `mappers.MAPPERS` knows (importing fails if one has no struct here).
+_SHAPES: dict[str, tuple[type[Any], Callable[[Any, str, RawJSON], EntityRow]]] = {
+    "Term": (TermShape, _term),
+    "Vendor": (VendorShape, _vendor),
+    "Customer": (CustomerShape, _customer),
+    "Account": (AccountShape, _account),
+    "Bill": (BillShape, _bill),
+    "BillPayment": (BillPaymentShape, _bill_payment),
+    "VendorCredit": (VendorCreditShape, _vendor_credit),
+    "Invoice": (InvoiceShape, _invoice),
+    "Payment": (PaymentShape, _payment),
+    "SalesReceipt": (SalesReceiptShape, _sales_receipt),
+    "CreditMemo": (CreditMemoShape, _credit_memo),
+    "Purchase": (PurchaseShape, _purchase),
+    "Deposit": (DepositShape, _deposit),
 }
+FAST_MAPPERS: dict[str, _FastMapper] = {entity: _FastMapper(*_SHAPES[entity]) for entity in MAPPERS}
 
 # What makes an object leave the fast path: outside its struct, or outside the rules `mappers` applies.
 _LEAVES = (msgspec.ValidationError, msgspec.DecodeError, MappingError, _NotUsual, ValueError, ArithmeticError)

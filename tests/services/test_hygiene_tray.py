@@ -77,6 +77,19 @@ def keys(issues):
     return {(i.rule, i.entity_type, i.qbo_id) for i in issues}
 
 
+async def alice_at_client_one(qbo, world):
+    """Alice, an advisor of Acme Accounting, and Acme Client One as she reaches it through the firm."""
+    async with qbo.db.read() as session:
+        alice = await core.get_user_by_email(session, "alice@acme.test")
+        acme = await core.get_or_create_firm(session, "Acme Accounting")
+    firm = FirmMembershipView(acme.id, "Acme Accounting", "advisor")
+    user = CurrentUser(alice.id, alice.email, "Alice", (firm,))
+    one = BusinessContext(
+        world.acme_client_one, "Acme Client One", "advisor", acme.id, firm.name, capabilities("advisor")
+    )
+    return user, one
+
+
 async def test_open_issues_lists_detected_issues_in_product_order(qbo):
     business_id, _realm, sync = await synced(qbo)
     orchestrator = HygieneTrayDataOrchestrator(qbo.db, sync)
@@ -363,24 +376,11 @@ async def test_the_firm_tray_from_the_register_agrees_with_each_clients_books_an
     await sync.sync_now(world.acme_client_two)
     orchestrator = HygieneTrayDataOrchestrator(qbo.db, sync)
     service = HygieneTrayService(orchestrator)
-    async with qbo.db.read() as session:
-        alice = await core.get_user_by_email(session, "alice@acme.test")
-        acme = await core.get_or_create_firm(session, "Acme Accounting")
-    user = CurrentUser(
-        alice.id, alice.email, "Alice", (FirmMembershipView(acme.id, "Acme Accounting", "advisor"),)
-    )
-    one = BusinessContext(
-        world.acme_client_one,
-        "Acme Client One",
-        "advisor",
-        acme.id,
-        "Acme Accounting",
-        capabilities("advisor"),
-    )
+    user, one = await alice_at_client_one(qbo, world)
 
     async def own_tray(business_id, name):
         business = BusinessContext(
-            business_id, name, "advisor", acme.id, "Acme Accounting", capabilities("advisor")
+            business_id, name, "advisor", one.firm_id, "Acme Accounting", capabilities("advisor")
         )
         return await service.tray(business, TrayFilters())
 
@@ -452,20 +452,7 @@ async def test_triage_keeps_the_stored_summary_equal_to_the_books_one_object_at_
     await sync.sync_now(world.acme_client_one)
     orchestrator = HygieneTrayDataOrchestrator(qbo.db, sync)
     service = HygieneTrayService(orchestrator)
-    async with qbo.db.read() as session:
-        alice = await core.get_user_by_email(session, "alice@acme.test")
-        acme = await core.get_or_create_firm(session, "Acme Accounting")
-    user = CurrentUser(
-        alice.id, alice.email, "Alice", (FirmMembershipView(acme.id, "Acme Accounting", "advisor"),)
-    )
-    one = BusinessContext(
-        world.acme_client_one,
-        "Acme Client One",
-        "advisor",
-        acme.id,
-        "Acme Accounting",
-        capabilities("advisor"),
-    )
+    user, one = await alice_at_client_one(qbo, world)
     start = await service.tray(one, TrayFilters())
     assert start.counters.score < 100, "the bills' issues weigh on the score"
 
