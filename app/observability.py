@@ -36,14 +36,20 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # Plain tracebacks: structlog's default (rich, when installed) renders every frame's local variables,
+    # which put a sync's tokens and books in the log and held the event loop for seconds on a large company.
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, pad_event_to=0, exception_formatter=structlog.dev.plain_traceback
+        )
     )
+    # JSON lines carry the traceback as text (without it a JSON line said only `"exc_info": true`).
+    exceptions: list[Any] = [structlog.processors.format_exc_info] if json else []
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *exceptions, renderer],
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
