@@ -12,6 +12,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app import template_helpers
 from app.deps import DEPENDENCIES
@@ -22,6 +23,7 @@ from app.routes import auth, clients, connect, console, dashboard, digest, healt
 from app.security import security_headers_middleware
 from app.sessions import DatabaseSessionStore, RunwaySessionConfig
 from app.settings import Settings
+from domains.core import foreground
 from domains.core.db import Database
 from domains.qbo.smart_sync import SmartSyncService
 
@@ -137,5 +139,18 @@ def create_app(
         debug=settings.debug,
     )
     # Wrapped outside Litestar's router so that routing 404s and 405s get the headers and a request id too.
-    app.asgi_handler = request_id_middleware(security_headers_middleware(app.asgi_handler))
+    app.asgi_handler = request_id_middleware(security_headers_middleware(_foreground(app.asgi_handler)))
     return app
+
+
+def _foreground(app: ASGIApp) -> ASGIApp:
+    """Count each HTTP request as foreground work, which a sync on the same event loop yields to."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        async with foreground.serving():
+            await app(scope, receive, send)
+
+    return middleware

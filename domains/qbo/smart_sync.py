@@ -25,6 +25,7 @@ import structlog
 from sqlalchemy import Table, select, update
 from sqlalchemy.engine import Dialect
 
+from domains.core import foreground
 from domains.core import repository as core
 from domains.core.db import Database
 from domains.core.models import Business
@@ -476,6 +477,8 @@ class SmartSyncService:
         try:
             while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
                 entity, position, page = await pages.next_page()
+                # Requests being served go first: the page's write holds the database's write lock.
+                await foreground.yield_to_requests()
                 state = entities[entity]
                 model = MAPPERS[entity].model
                 async with self.db.write() as session:
@@ -831,19 +834,20 @@ async def map_page_in_turns(
 
     Mapping and preparing a full page take milliseconds of CPU. In turns, a request whose throttle slot
     has come goes out on time (a late request bunches with the next one at QBO, which counts them as they
-    arrive), and each statement of the page being written is handed to the driver's thread promptly.
+    arrive), and each statement of the page being written is handed to the driver's thread promptly. Each
+    slice first lets the web requests this process is serving finish (`foreground`).
     """
     mapped = _Mapped([], [], [], [])
     count = 0
     for start in range(0, len(items), MAP_TURN):
+        await foreground.yield_to_requests()
         count += map_page(entity, items[start : start + MAP_TURN], home_currency, into=mapped)[0]
-        await asyncio.sleep(0)
     model = MAPPERS[entity].model
     rows = dedupe_rows(mapped.rows)
     parts = []
     for start in range(0, max(len(rows), 1), MAP_TURN):
+        await foreground.yield_to_requests()
         parts.append(prepare_rows(dialect, model, rows[start : start + MAP_TURN]))
-        await asyncio.sleep(0)
     return count, mapped, PreparedRows.joined(parts)
 
 

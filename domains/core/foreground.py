@@ -1,0 +1,66 @@
+"""Domain (core): the requests this process is serving, which background work on its event loop yields to.
+
+A sync shares the event loop with the web requests of its process. Taking plain turns with them, it
+crowds them out: a request needs a turn at every await (a dozen in a keypress) and waits behind a slice
+of the sync's work at each. Instead, between slices, background work calls `yield_to_requests`: it goes
+on at once when no request is being served, else when the last one finishes, or after `max_wait` at the
+latest, so it still moves on a server that is never idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+# Longest a slice of background work waits for the requests in progress to finish.
+MAX_WAIT_SECONDS = 0.05
+
+_serving = 0
+_waiting: list[asyncio.Future[None]] = []
+
+
+@asynccontextmanager
+async def serving() -> AsyncIterator[None]:
+    """Around the handling of one request (the app's outermost middleware)."""
+    global _serving
+    _serving += 1
+    try:
+        yield
+    finally:
+        _serving -= 1
+        if _serving == 0:
+            _wake_all()
+
+
+def requests_in_progress() -> int:
+    return _serving
+
+
+async def yield_to_requests(max_wait: float = MAX_WAIT_SECONDS) -> None:
+    """Give the event loop a turn, and wait while requests are being served (at most `max_wait`)."""
+    if _serving == 0:
+        await asyncio.sleep(0)
+        return
+    loop = asyncio.get_running_loop()
+    turn: asyncio.Future[None] = loop.create_future()
+    _waiting.append(turn)
+    timer = loop.call_later(max_wait, _wake, turn)
+    try:
+        await turn
+    finally:
+        timer.cancel()
+        if turn in _waiting:
+            _waiting.remove(turn)
+
+
+def _wake(turn: asyncio.Future[None]) -> None:
+    if not turn.done() and not turn.get_loop().is_closed():
+        turn.set_result(None)
+
+
+def _wake_all() -> None:
+    waiting = list(_waiting)
+    _waiting.clear()
+    for turn in waiting:
+        _wake(turn)
