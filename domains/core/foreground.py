@@ -10,6 +10,7 @@ latest, so it still moves on a server that is never idle.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,9 @@ MAX_WAIT_SECONDS = 0.05
 
 _serving = 0
 _waiting: list[asyncio.Future[None]] = []
+# Set while a request is being handled: code shared with requests (a snapshot load) yields to others
+# without waiting for the request it is part of.
+_IN_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("runway_in_request", default=False)
 
 
 @asynccontextmanager
@@ -25,9 +29,11 @@ async def serving() -> AsyncIterator[None]:
     """Around the handling of one request (the app's outermost middleware)."""
     global _serving
     _serving += 1
+    token = _IN_REQUEST.set(True)
     try:
         yield
     finally:
+        _IN_REQUEST.reset(token)
         _serving -= 1
         if _serving == 0:
             _wake_all()
@@ -38,8 +44,9 @@ def requests_in_progress() -> int:
 
 
 async def yield_to_requests(max_wait: float = MAX_WAIT_SECONDS) -> None:
-    """Give the event loop a turn, and wait while requests are being served (at most `max_wait`)."""
-    if _serving == 0:
+    """Give the event loop a turn, and wait while requests are being served (at most `max_wait`); within
+    a request, only the turn."""
+    if _serving == 0 or _IN_REQUEST.get():
         await asyncio.sleep(0)
         return
     loop = asyncio.get_running_loop()

@@ -51,3 +51,17 @@ async def test_background_work_still_moves_on_a_server_that_is_never_idle() -> N
     release.set()
     await serving
     assert foreground.requests_in_progress() == 0
+
+
+async def test_within_a_request_yielding_does_not_wait_for_the_request_itself() -> None:
+    async def request() -> bool:
+        async with foreground.serving():
+            slice_ = asyncio.ensure_future(foreground.yield_to_requests(max_wait=3600))
+            for _ in range(3):
+                await asyncio.sleep(0)
+            done = slice_.done()
+            await slice_
+            return done
+
+    assert await request(), "code shared with requests takes a turn, not a wait"
+    assert foreground.requests_in_progress() == 0

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domains.ap.models import Bill, BillLine, BillPayment, BillPaymentLine, Term, Vendor, VendorCredit
 from domains.ar.models import CreditMemo, Customer, Invoice, Payment, PaymentLine, SalesReceipt
 from domains.bank.models import Account, Deposit, DepositLine, Purchase, PurchaseLine
+from domains.core import foreground
 from domains.core.data_versions import data_version
 from domains.core.db import utcnow
 from domains.core.models import Business
@@ -75,6 +76,9 @@ def _t(model: Any) -> Table:
 
 # Snapshot fields whose column has another name.
 _COLUMN_FOR_FIELD = {"paid_from_account_qbo_id": "pay_from_account_qbo_id"}
+# Rows built between turns of the event loop: a large company's books take a good fraction of a second
+# to read, and after a sync this runs in the serving process while people use it.
+_ROWS_PER_TURN = 2000
 
 
 async def _load(
@@ -101,7 +105,9 @@ async def _load(
         table.c.business_id == business_id
     )
     built = []
-    for row in (await session.execute(stmt)).mappings():
+    for count, row in enumerate((await session.execute(stmt)).mappings(), 1):
+        if count % _ROWS_PER_TURN == 0:
+            await foreground.yield_to_requests()
         values = {name: row[name] for name in columns}
         if "currency" in values:
             values["currency"] = _currency(values["currency"], home)
@@ -129,7 +135,9 @@ async def _lines_by_parent(
         .order_by(table.c[parent_column], table.c.position)
     )
     grouped: dict[int, list[Any]] = defaultdict(list)
-    for parent_id, *values in (await session.execute(stmt)).all():
+    for count, (parent_id, *values) in enumerate((await session.execute(stmt)).all(), 1):
+        if count % _ROWS_PER_TURN == 0:
+            await foreground.yield_to_requests()
         built = build(*values)
         if built is not None:
             grouped[parent_id].append(built)
