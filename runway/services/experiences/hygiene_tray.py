@@ -892,15 +892,15 @@ class HygieneTrayService:
         want_page: bool,
     ) -> ActionResult:
         """Undo a dismissal or a snooze: the row is open again."""
-        _entry, detail = await self._registered_issue(business, key)
+        entry, detail = await self._registered_issue(business, key)
         issue = detail.issue
-        await self.data_orchestrator.reopen(business.id, issue, user_id=user.id)
+        current = entry.business if entry.detail is detail else None
+        found = await self.data_orchestrator.reopen(business.id, issue, user_id=user.id, current=current)
         moment = dt.datetime.now(dt.UTC)
         fresh = await self.data_orchestrator.register_entry(business.id, key, now=moment)
         row = await self._open_row(business, fresh, issue, scope, filters, moment)
-        counters = await self._counters_after(
-            await self._register_summary(business, moment), business, user, scope, filters
-        )
+        summary = found if found is not None else await self._register_summary(business, moment)
+        counters = await self._counters_after(summary, business, user, scope, filters)
         page = None
         if want_page:
             page = await self._page_after(
