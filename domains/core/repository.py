@@ -7,10 +7,11 @@ query here that lists businesses without saying for whom.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, insert, or_, select
+from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.db import utcnow
@@ -112,7 +113,7 @@ async def ensure_membership(
     return membership
 
 
-def _access_query(user_id: int) -> Select[int, str, int | None, str, str, int | None]:
+def _access_query(user_id: Any) -> Select[int, str, int | None, str, str, int | None]:
     # A firm membership reaches every business of that firm; a business membership reaches that one.
     return (
         select(
@@ -141,15 +142,32 @@ def _best_access(rows: Any) -> dict[int, BusinessAccess]:
     return found
 
 
+# The statements every request runs to know who is asking and what they may see, built once with bound
+# parameters: building and compiling them cost more Python than SQLite takes to answer them.
+@functools.cache
+def _request_statements() -> tuple[Any, Any, Any]:
+    user: Any = bindparam("user_id")
+    every_business = _access_query(user).order_by(Business.name, Business.id)
+    one_business = _access_query(user).where(Business.id == bindparam("business_id"))
+    active_user = (
+        select(User, Firm.id, Firm.name, Membership.role)
+        .outerjoin(Membership, (Membership.user_id == User.id) & Membership.firm_id.is_not(None))
+        .outerjoin(Firm, Firm.id == Membership.firm_id)
+        .where(User.id == user, User.is_active.is_(True))
+        .order_by(Firm.name)
+    )
+    return every_business, one_business, active_user
+
+
 async def businesses_for_user(session: AsyncSession, user_id: int) -> list[BusinessAccess]:
     """Every business the user can see: its firms' clients and the businesses it belongs to directly."""
-    rows = await session.execute(_access_query(user_id).order_by(Business.name, Business.id))
+    rows = await session.execute(_request_statements()[0], {"user_id": user_id})
     return list(_best_access(rows).values())
 
 
 async def business_for_user(session: AsyncSession, user_id: int, business_id: int) -> BusinessAccess | None:
     """The business if this user may see it, else None (callers answer 404, never 403)."""
-    rows = await session.execute(_access_query(user_id).where(Business.id == business_id))
+    rows = await session.execute(_request_statements()[1], {"user_id": user_id, "business_id": business_id})
     return _best_access(rows).get(business_id)
 
 
@@ -157,15 +175,7 @@ async def active_user_with_firm_roles(
     session: AsyncSession, user_id: int
 ) -> tuple[User, list[tuple[int, str, str]]] | None:
     """An active user and (firm_id, firm_name, role) for each firm it belongs to, in one statement."""
-    rows = (
-        await session.execute(
-            select(User, Firm.id, Firm.name, Membership.role)
-            .outerjoin(Membership, (Membership.user_id == User.id) & Membership.firm_id.is_not(None))
-            .outerjoin(Firm, Firm.id == Membership.firm_id)
-            .where(User.id == user_id, User.is_active.is_(True))
-            .order_by(Firm.name)
-        )
-    ).all()
+    rows = (await session.execute(_request_statements()[2], {"user_id": user_id})).all()
     if not rows:
         return None
     return rows[0][0], [(fid, fname, role) for _user, fid, fname, role in rows if fid is not None]

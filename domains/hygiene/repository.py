@@ -6,6 +6,7 @@ An issue key is (rule, entity_type, qbo_id), unique inside one business.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -149,6 +150,35 @@ def _key(row: Any) -> IssueKey:
     return (row.rule, row.entity_type, row.qbo_id)
 
 
+def _key_params(business_id: int, key: IssueKey) -> dict[str, Any]:
+    rule, entity_type, qbo_id = key
+    return {"business_id": business_id, "rule": rule, "entity_type": entity_type, "qbo_id": qbo_id}
+
+
+def _where_bound_key(model: Any) -> tuple[Any, ...]:
+    """`_where_key` with bound parameters (see `_key_params`), for statements built once."""
+    return (
+        model.business_id == bindparam("business_id"),
+        model.rule == bindparam("rule"),
+        model.entity_type == bindparam("entity_type"),
+        model.qbo_id == bindparam("qbo_id"),
+    )
+
+
+# Statements a triage action runs, built once: building and compiling a statement costs more Python than
+# SQLite takes to run these (parameters: `_key_params`, or business_id for the state row).
+@functools.cache
+def _by_key(operation: str, model: Any) -> Any:
+    if operation == "select":
+        return select(model).where(*_where_bound_key(model))
+    return delete(model).where(*_where_bound_key(model))
+
+
+@functools.cache
+def _state_row() -> Any:
+    return select(HygieneState).where(HygieneState.business_id == bindparam("business_id"))
+
+
 def _where_key(model: Any, business_id: int, key: IssueKey) -> tuple[Any, ...]:
     rule, entity_type, qbo_id = key
     return (
@@ -204,7 +234,7 @@ async def load_triage_state(session: AsyncSession, business_id: int) -> TriageSt
             select(HygieneIssueRecord).where(HygieneIssueRecord.business_id == business_id)
         )
     }
-    state = await session.scalar(select(HygieneState).where(HygieneState.business_id == business_id))
+    state = await session.scalar(_state_row(), {"business_id": business_id})
     succeeded, newest, active = await sync_markers(session, business_id)
     return TriageState(
         dismissals=dismissals,
@@ -230,16 +260,12 @@ async def businesses(session: AsyncSession, business_ids: Iterable[int]) -> list
     return list(await session.scalars(select(Business).where(Business.id.in_(ids))))
 
 
-async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) -> dict[int, EvaluationState]:
-    """Each business's register state and sync markers, in two queries for any number of businesses."""
-    ids = list(business_ids)
-    if not ids:
-        return {}
-    states = {
-        row.business_id: row
-        for row in await session.scalars(select(HygieneState).where(HygieneState.business_id.in_(ids)))
-    }
-    runs = await session.execute(
+@functools.cache
+def _evaluation_statements() -> tuple[Any, Any]:
+    """The two queries of `evaluation_states`, built once (parameter: the business ids)."""
+    ids: Any = bindparam("ids", expanding=True)
+    states = select(HygieneState).where(HygieneState.business_id.in_(ids))
+    runs = (
         select(
             SyncRun.business_id,
             func.max(case((SyncRun.status == "succeeded", SyncRun.id))),
@@ -248,6 +274,17 @@ async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) 
         .where(SyncRun.business_id.in_(ids))
         .group_by(SyncRun.business_id)
     )
+    return states, runs
+
+
+async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) -> dict[int, EvaluationState]:
+    """Each business's register state and sync markers, in two queries for any number of businesses."""
+    ids = list(business_ids)
+    if not ids:
+        return {}
+    states_statement, runs_statement = _evaluation_statements()
+    states = {row.business_id: row for row in await session.scalars(states_statement, {"ids": ids})}
+    runs = await session.execute(runs_statement, {"ids": ids})
     succeeded: dict[int, int | None] = {}
     active: set[int] = set()
     for business_id, last_succeeded, running in runs.all():
@@ -329,10 +366,59 @@ async def register_rows(
     return [RegisterRow(*tuple(row)) for row in (await session.execute(stmt)).all()]
 
 
+@functools.cache
+def _register_row() -> Any:
+    return _register_select(*_where_bound_key(HygieneIssueRecord))
+
+
 async def register_row(session: AsyncSession, business_id: int, key: IssueKey) -> RegisterRow | None:
     """One open register entry of a business, with its dismissal and snooze."""
-    row = (await session.execute(_register_select(*_where_key(HygieneIssueRecord, business_id, key)))).first()
+    row = (await session.execute(_register_row(), _key_params(business_id, key))).first()
     return RegisterRow(*tuple(row)) if row is not None else None
+
+
+@functools.cache
+def _register_count_statements(by_entity: bool) -> tuple[Any, Any]:
+    """The two aggregates of `register_counts`, built once: every value is a bound parameter (business_id,
+    as_of, since, flag; entity_type and qbo_id for one object), so a triage action that runs them twice
+    spends no time building and compiling them again."""
+    issue, dismissal, snooze = HygieneIssueRecord, HygieneDismissal, HygieneSnooze
+    matching = and_(_same_issue(dismissal), dismissal.fingerprint == issue.fingerprint)
+    waiting = and_(_same_issue(snooze), snooze.until > bindparam("as_of"))
+    shown = and_(dismissal.id.is_(None), snooze.id.is_(None))
+    joined = (
+        select(issue.id)
+        .outerjoin(dismissal, matching)
+        .outerjoin(snooze, waiting)
+        .where(issue.business_id == bindparam("business_id"), issue.status == "open")
+    )
+    if by_entity:
+        joined = joined.where(
+            issue.entity_type == bindparam("entity_type"), issue.qbo_id == bindparam("qbo_id")
+        )
+    since = bindparam("since", type_=dismissal.created_at.type)
+    hidden_recently = (dismissal.id.is_not(None) & (dismissal.created_at >= since)) | (
+        dismissal.id.is_(None) & snooze.id.is_not(None) & (snooze.created_at >= since)
+    )
+    counts = joined.with_only_columns(
+        issue.severity,
+        func.sum(case((shown, 1), else_=0)),
+        func.sum(case((hidden_recently, 1), else_=0)),
+    ).group_by(issue.severity)
+    flagged_items = (
+        joined.with_only_columns(
+            issue.entity_type, issue.qbo_id, func.max(issue.item_balance_cents).label("balance")
+        )
+        .where(
+            shown,
+            issue.severity.in_(bindparam("flag", expanding=True)),
+            issue.entity_type.in_(("bill", "invoice")),
+        )
+        .group_by(issue.entity_type, issue.qbo_id)
+        .subquery()
+    )
+    flagged = select(func.coalesce(func.sum(flagged_items.c.balance), 0))
+    return counts, flagged
 
 
 async def register_counts(
@@ -348,42 +434,22 @@ async def register_counts(
     severity, how many of the hidden ones were dismissed or snoozed since `since`, the open balance of
     bills and invoices carrying an open issue of one of `flag_severities`). `entity` (entity type, QBO
     Id): only the entries about that one object, its share of each number."""
-    issue, dismissal, snooze = HygieneIssueRecord, HygieneDismissal, HygieneSnooze
-    matching = and_(_same_issue(dismissal), dismissal.fingerprint == issue.fingerprint)
-    waiting = and_(_same_issue(snooze), snooze.until > as_of)
-    shown = and_(dismissal.id.is_(None), snooze.id.is_(None))
-    joined = (
-        select(issue.id)
-        .outerjoin(dismissal, matching)
-        .outerjoin(snooze, waiting)
-        .where(issue.business_id == business_id, issue.status == "open")
-    )
+    counts_statement, flagged_statement = _register_count_statements(entity is not None)
+    params: dict[str, Any] = {
+        "business_id": business_id,
+        "as_of": as_of,
+        "since": since,
+        "flag": list(flag_severities),
+    }
     if entity is not None:
-        joined = joined.where(issue.entity_type == entity[0], issue.qbo_id == entity[1])
-    hidden_recently = (dismissal.id.is_not(None) & (dismissal.created_at >= since)) | (
-        dismissal.id.is_(None) & snooze.id.is_not(None) & (snooze.created_at >= since)
-    )
-    counts = await session.execute(
-        joined.with_only_columns(
-            issue.severity,
-            func.sum(case((shown, 1), else_=0)),
-            func.sum(case((hidden_recently, 1), else_=0)),
-        ).group_by(issue.severity)
-    )
+        params["entity_type"], params["qbo_id"] = entity
+    counts = await session.execute(counts_statement, params)
     by_severity: dict[str, int] = {}
     hidden_since = 0
     for severity, shown_count, hidden_count in counts.all():
         by_severity[severity] = int(shown_count or 0)
         hidden_since += int(hidden_count or 0)
-    flagged_items = (
-        joined.with_only_columns(
-            issue.entity_type, issue.qbo_id, func.max(issue.item_balance_cents).label("balance")
-        )
-        .where(shown, issue.severity.in_(list(flag_severities)), issue.entity_type.in_(("bill", "invoice")))
-        .group_by(issue.entity_type, issue.qbo_id)
-        .subquery()
-    )
-    flagged = await session.scalar(select(func.coalesce(func.sum(flagged_items.c.balance), 0)))
+    flagged = await session.scalar(flagged_statement, params)
     return by_severity, hidden_since, int(flagged or 0)
 
 
@@ -451,7 +517,7 @@ async def bump_state(
     `reevaluate` forgets that run, so the next read brings the register up to date again (a fix changed our
     copy of the books: other issues may have cleared with it).
     """
-    state = await session.scalar(select(HygieneState).where(HygieneState.business_id == business_id))
+    state = await session.scalar(_state_row(), {"business_id": business_id})
     if state is None:
         state = HygieneState(business_id=business_id, version=0, evaluated_run_id=None)
         session.add(state)
@@ -473,7 +539,7 @@ async def store_summary(
 ) -> None:
     """Keep the business's latest summary; `version`: the state version it was worked out at, when the
     caller knows it and the summary carries its flagged balance (see `HygieneState.summary_version`)."""
-    state = await session.scalar(select(HygieneState).where(HygieneState.business_id == business_id))
+    state = await session.scalar(_state_row(), {"business_id": business_id})
     if state is None:
         state = HygieneState(business_id=business_id, version=0, evaluated_run_id=None)
         session.add(state)
@@ -518,9 +584,7 @@ def _summary(row: HygieneState) -> Summary:
 async def put_dismissal(
     session: AsyncSession, business_id: int, key: IssueKey, *, fingerprint: str, user_id: int | None
 ) -> None:
-    existing = await session.scalar(
-        select(HygieneDismissal).where(*_where_key(HygieneDismissal, business_id, key))
-    )
+    existing = await session.scalar(_by_key("select", HygieneDismissal), _key_params(business_id, key))
     if existing is None:
         rule, entity_type, qbo_id = key
         session.add(
@@ -541,9 +605,7 @@ async def put_dismissal(
 
 
 async def delete_dismissal(session: AsyncSession, business_id: int, key: IssueKey) -> bool:
-    result = await session.execute(
-        delete(HygieneDismissal).where(*_where_key(HygieneDismissal, business_id, key))
-    )
+    result = await session.execute(_by_key("delete", HygieneDismissal), _key_params(business_id, key))
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -561,7 +623,7 @@ async def put_snooze(
     reason: str | None,
     user_id: int | None,
 ) -> None:
-    existing = await session.scalar(select(HygieneSnooze).where(*_where_key(HygieneSnooze, business_id, key)))
+    existing = await session.scalar(_by_key("select", HygieneSnooze), _key_params(business_id, key))
     if existing is None:
         rule, entity_type, qbo_id = key
         session.add(
@@ -584,7 +646,7 @@ async def put_snooze(
 
 
 async def delete_snooze(session: AsyncSession, business_id: int, key: IssueKey) -> bool:
-    result = await session.execute(delete(HygieneSnooze).where(*_where_key(HygieneSnooze, business_id, key)))
+    result = await session.execute(_by_key("delete", HygieneSnooze), _key_params(business_id, key))
     return bool(getattr(result, "rowcount", 0))
 
 
