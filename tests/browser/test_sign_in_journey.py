@@ -13,7 +13,9 @@ from tests.support.personas import PASSWORD
 def test_it_signs_in_with_the_keyboard_and_shows_the_shortcut_help(page: Page, live_server, console_errors):
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(re.compile(r"/login"))
-    # The e-mail field has focus on arrival: type, Tab, type, Enter.
+    # The e-mail field has focus on arrival (autofocus lands a moment after the load event): type, Tab,
+    # type, Enter.
+    expect(page.locator("#email")).to_be_focused()
     page.keyboard.type("alice@acme.test")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
@@ -46,6 +48,7 @@ def test_it_signs_in_with_the_keyboard_and_shows_the_shortcut_help(page: Page, l
 
 def test_keys_do_not_fire_while_typing_in_a_field(page: Page, live_server, console_errors):
     page.goto(f"{live_server.url}/login")
+    expect(page.locator("#email")).to_be_focused()
     page.keyboard.type("alice@acme.test")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
