@@ -3,8 +3,8 @@
 A sync shares the event loop with the web requests of its process. Taking plain turns with them, it
 crowds them out: a request needs a turn at every await (a dozen in a keypress) and waits behind a slice
 of the sync's work at each. Instead, between slices, background work calls `yield_to_requests`: it goes
-on at once when no request is being served, else when the last one finishes, or after `max_wait` at the
-latest, so it still moves on a server that is never idle.
+on at once when no request is being served, else when the last one finishes, or after `max_wait_seconds`
+at the latest, so it still moves on a server that is never idle.
 """
 
 from __future__ import annotations
@@ -43,16 +43,16 @@ def requests_in_progress() -> int:
     return _serving
 
 
-async def yield_to_requests(max_wait: float = MAX_WAIT_SECONDS) -> None:
-    """Give the event loop a turn, and wait while requests are being served (at most `max_wait`); within
-    a request, only the turn."""
+async def yield_to_requests(max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
+    """Give the event loop a turn, and wait while requests are being served (for `max_wait_seconds` at
+    most); within a request, only the turn."""
     if _serving == 0 or _IN_REQUEST.get():
         await asyncio.sleep(0)
         return
     loop = asyncio.get_running_loop()
     turn: asyncio.Future[None] = loop.create_future()
     _waiting.append(turn)
-    timer = loop.call_later(max_wait, _wake, turn)
+    timer = loop.call_later(max_wait_seconds, _wake, turn)
     try:
         await turn
     finally:

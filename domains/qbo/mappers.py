@@ -245,7 +245,7 @@ def _timestamp(d: Mapping[str, Any], key: str, path: str = "") -> dt.datetime:
 
 
 class _NaiveTimestampError(ValueError):
-    pass
+    """A timestamp without a UTC offset (its own reason in `_timestamp`)."""
 
 
 def utc_timestamp(text: str) -> dt.datetime:

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_background_work_goes_on_at_once_when_no_request_is_being_served() -> None:
-    slice_ = asyncio.ensure_future(foreground.yield_to_requests(max_wait=3600))
+    slice_ = asyncio.ensure_future(foreground.yield_to_requests(max_wait_seconds=3600))
     for _ in range(3):
         await asyncio.sleep(0)
     assert slice_.done(), "a turn of the event loop, not a wait"
@@ -29,7 +29,7 @@ async def test_background_work_waits_for_the_requests_in_progress_to_finish() ->
 
     async def background_slice() -> None:
         await asyncio.sleep(0.01)  # the request is being served by now
-        await foreground.yield_to_requests(max_wait=5.0)
+        await foreground.yield_to_requests(max_wait_seconds=5.0)
         order.append("slice ran")
 
     await asyncio.gather(request(), background_slice())
@@ -46,7 +46,7 @@ async def test_background_work_still_moves_on_a_server_that_is_never_idle() -> N
 
     serving = asyncio.ensure_future(endless_request())
     await asyncio.sleep(0)
-    await foreground.yield_to_requests(max_wait=0.05)
+    await foreground.yield_to_requests(max_wait_seconds=0.05)
     assert foreground.requests_in_progress() == 1, "the slice ran while the request was still served"
     release.set()
     await serving
@@ -56,7 +56,7 @@ async def test_background_work_still_moves_on_a_server_that_is_never_idle() -> N
 async def test_within_a_request_yielding_does_not_wait_for_the_request_itself() -> None:
     async def request() -> bool:
         async with foreground.serving():
-            slice_ = asyncio.ensure_future(foreground.yield_to_requests(max_wait=3600))
+            slice_ = asyncio.ensure_future(foreground.yield_to_requests(max_wait_seconds=3600))
             for _ in range(3):
                 await asyncio.sleep(0)
             done = slice_.done()

@@ -844,24 +844,14 @@ class HygieneTrayDataOrchestrator:
         """Dismiss; with `current` (the business's facts, its register up to date) also answers the header
         numbers after it, from the same transaction (see `register_summary`)."""
         key = issue_key(issue)
-        async with self.db.write(small=True) as session:
-            before = await self._share_before(session, business_id, issue, current, now)
-            await repo.put_dismissal(
-                session, business_id, key, fingerprint=issue.fingerprint, user_id=user_id
-            )
+
+        async def change(session: Any) -> _Audited:
+            fingerprint = issue.fingerprint
+            await repo.put_dismissal(session, business_id, key, fingerprint=fingerprint, user_id=user_id)
             await repo.delete_snooze(session, business_id, key)
-            await core.add_audit_entry(
-                session,
-                action="hygiene.dismiss",
-                business_id=business_id,
-                user_id=user_id,
-                entity_type=issue.entity_type,
-                entity_id=issue.qbo_id,
-                before={"rule": issue.rule, "status": "open"},
-                after={"rule": issue.rule, "status": "dismissed", "fingerprint": issue.fingerprint},
-            )
-            await repo.bump_state(session, business_id)
-            return await self._summarized(session, business_id, current, before, issue)
+            return "open", {"status": "dismissed", "fingerprint": issue.fingerprint}
+
+        return await self._triage(business_id, issue, "hygiene.dismiss", change, user_id, current, now)
 
     async def snooze(
         self,
@@ -876,21 +866,12 @@ class HygieneTrayDataOrchestrator:
     ) -> RegisterSummary | None:
         """Snooze until a date; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
-        async with self.db.write(small=True) as session:
-            before = await self._share_before(session, business_id, issue, current, now)
+
+        async def change(session: Any) -> _Audited:
             await repo.put_snooze(session, business_id, key, until=until, reason=reason, user_id=user_id)
-            await core.add_audit_entry(
-                session,
-                action="hygiene.snooze",
-                business_id=business_id,
-                user_id=user_id,
-                entity_type=issue.entity_type,
-                entity_id=issue.qbo_id,
-                before={"rule": issue.rule, "status": "open"},
-                after={"rule": issue.rule, "status": "snoozed", "until": until.isoformat(), "reason": reason},
-            )
-            await repo.bump_state(session, business_id)
-            return await self._summarized(session, business_id, current, before, issue)
+            return "open", {"status": "snoozed", "until": until.isoformat(), "reason": reason}
+
+        return await self._triage(business_id, issue, "hygiene.snooze", change, user_id, current, now)
 
     async def reopen(
         self,
@@ -903,20 +884,43 @@ class HygieneTrayDataOrchestrator:
     ) -> RegisterSummary | None:
         """Undo a dismissal or a snooze; `current`, `now`: as for `dismiss`."""
         key = issue_key(issue)
-        async with self.db.write(small=True) as session:
-            before = await self._share_before(session, business_id, issue, current, now)
+
+        async def change(session: Any) -> _Audited | None:
             dismissed = await repo.delete_dismissal(session, business_id, key)
             snoozed = await repo.delete_snooze(session, business_id, key)
-            if dismissed or snoozed:
+            if not (dismissed or snoozed):
+                return None  # nothing to undo: nothing to audit
+            return "dismissed" if dismissed else "snoozed", {"status": "open"}
+
+        return await self._triage(business_id, issue, "hygiene.reopen", change, user_id, current, now)
+
+    async def _triage(
+        self,
+        business_id: int,
+        issue: HygieneIssue,
+        action: str,
+        change: Callable[[Any], Awaitable[_Audited | None]],
+        user_id: int | None,
+        current: BusinessFacts | None,
+        now: dt.datetime | None,
+    ) -> RegisterSummary | None:
+        """One triage action in one small write: the object's share of the summary before it, the change
+        (which answers the issue's status before and what it became, or None when nothing changed), its
+        audit entry, a new state version, and the summary after it (see `_summarized`)."""
+        async with self.db.write(small=True) as session:
+            before = await self._share_before(session, business_id, issue, current, now)
+            audited = await change(session)
+            if audited is not None:
+                status, after = audited
                 await core.add_audit_entry(
                     session,
-                    action="hygiene.reopen",
+                    action=action,
                     business_id=business_id,
                     user_id=user_id,
                     entity_type=issue.entity_type,
                     entity_id=issue.qbo_id,
-                    before={"rule": issue.rule, "status": "dismissed" if dismissed else "snoozed"},
-                    after={"rule": issue.rule, "status": "open"},
+                    before={"rule": issue.rule, "status": status},
+                    after={"rule": issue.rule, **after},
                 )
             await repo.bump_state(session, business_id)
             return await self._summarized(session, business_id, current, before, issue)
@@ -1421,6 +1425,10 @@ def _summary_of(
         as_of=day,
         flagged_cents=flagged,
     )
+
+
+# What a triage change reports for its audit entry: the issue's status before it, and what it became.
+_Audited = tuple[str, dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
