@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.db import utcnow
@@ -264,16 +265,19 @@ async def businesses(session: AsyncSession, business_ids: Iterable[int]) -> list
 def _evaluation_statements() -> tuple[Any, Any]:
     """The two queries of `evaluation_states`, built once (parameter: the business ids)."""
     ids: Any = bindparam("ids", expanding=True)
-    states = select(HygieneState).where(HygieneState.business_id.in_(ids))
+    table = HygieneState.__table__
+    states = select(*table.c).where(table.c.business_id.in_(ids))
+    run = SyncRun.__table__.c
     runs = (
         select(
-            SyncRun.business_id,
-            func.max(case((SyncRun.status == "succeeded", SyncRun.id))),
-            func.sum(case((SyncRun.status.in_(("pending", "running")), 1), else_=0)),
+            run.business_id,
+            func.max(case((run.status == "succeeded", run.id))),
+            func.sum(case((run.status.in_(("pending", "running")), 1), else_=0)),
         )
-        .where(SyncRun.business_id.in_(ids))
-        .group_by(SyncRun.business_id)
+        .where(run.business_id.in_(ids))
+        .group_by(run.business_id)
     )
+    # Table columns, not mapped attributes: plain rows skip the ORM's loading on this per-request read.
     return states, runs
 
 
@@ -283,7 +287,7 @@ async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) 
     if not ids:
         return {}
     states_statement, runs_statement = _evaluation_statements()
-    states = {row.business_id: row for row in await session.scalars(states_statement, {"ids": ids})}
+    states = {row.business_id: row for row in await session.execute(states_statement, {"ids": ids})}
     runs = await session.execute(runs_statement, {"ids": ids})
     succeeded: dict[int, int | None] = {}
     active: set[int] = set()
@@ -310,38 +314,46 @@ async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) 
 
 
 def _same_issue(other: Any) -> Any:
-    issue = HygieneIssueRecord
+    """Join condition: the triage row `other` (a table) is about the register entry's issue."""
+    issue = _tables()[0].c
     return and_(
-        other.business_id == issue.business_id,
-        other.rule == issue.rule,
-        other.entity_type == issue.entity_type,
-        other.qbo_id == issue.qbo_id,
+        other.c.business_id == issue.business_id,
+        other.c.rule == issue.rule,
+        other.c.entity_type == issue.entity_type,
+        other.c.qbo_id == issue.qbo_id,
     )
 
 
+def _tables() -> tuple[Any, Any, Any]:
+    """The register's tables. Statements on every request select table columns, not mapped attributes:
+    plain rows skip the ORM's result loading, which costs more than SQLite takes to run them."""
+    return HygieneIssueRecord.__table__, HygieneDismissal.__table__, HygieneSnooze.__table__
+
+
 def _register_select(*criteria: Any) -> Any:
-    issue, dismissal, snooze = HygieneIssueRecord, HygieneDismissal, HygieneSnooze
+    issue, dismissal, snooze = _tables()
     return (
         select(
-            issue.id,
-            issue.business_id,
-            issue.rule,
-            issue.entity_type,
-            issue.qbo_id,
-            issue.severity,
-            issue.amount_cents,
-            issue.fingerprint,
-            issue.fix,
-            issue.item_balance_cents,
-            issue.display.is_not(None),
-            dismissal.fingerprint,
-            dismissal.created_at,
-            snooze.until,
-            snooze.created_at,
+            issue.c.id,
+            issue.c.business_id,
+            issue.c.rule,
+            issue.c.entity_type,
+            issue.c.qbo_id,
+            issue.c.severity,
+            issue.c.amount_cents,
+            issue.c.fingerprint,
+            issue.c.fix,
+            issue.c.item_balance_cents,
+            issue.c.display.is_not(None),
+            dismissal.c.fingerprint,
+            dismissal.c.created_at,
+            snooze.c.until,
+            snooze.c.created_at,
         )
+        .select_from(issue)
         .outerjoin(dismissal, _same_issue(dismissal))
         .outerjoin(snooze, _same_issue(snooze))
-        .where(issue.status == "open", *criteria)
+        .where(issue.c.status == "open", *criteria)
     )
 
 
@@ -357,18 +369,19 @@ async def register_rows(
     ids = list(business_ids)
     if not ids:
         return []
-    criteria: list[Any] = [HygieneIssueRecord.business_id.in_(ids)]
+    issue = _tables()[0].c
+    criteria: list[Any] = [issue.business_id.in_(ids)]
     if severity is not None:
-        criteria.append(HygieneIssueRecord.severity == severity)
+        criteria.append(issue.severity == severity)
     if entity_types is not None:
-        criteria.append(HygieneIssueRecord.entity_type.in_(list(entity_types)))
+        criteria.append(issue.entity_type.in_(list(entity_types)))
     stmt = _register_select(*criteria)
     return [RegisterRow(*tuple(row)) for row in (await session.execute(stmt)).all()]
 
 
 @functools.cache
 def _register_row() -> Any:
-    return _register_select(*_where_bound_key(HygieneIssueRecord))
+    return _register_select(*_where_bound_key(_tables()[0].c))
 
 
 async def register_row(session: AsyncSession, business_id: int, key: IssueKey) -> RegisterRow | None:
@@ -382,14 +395,16 @@ def _register_count_statements(by_entity: bool) -> tuple[Any, Any]:
     """The two aggregates of `register_counts`, built once: every value is a bound parameter (business_id,
     as_of, since, flag; entity_type and qbo_id for one object), so a triage action that runs them twice
     spends no time building and compiling them again."""
-    issue, dismissal, snooze = HygieneIssueRecord, HygieneDismissal, HygieneSnooze
-    matching = and_(_same_issue(dismissal), dismissal.fingerprint == issue.fingerprint)
-    waiting = and_(_same_issue(snooze), snooze.until > bindparam("as_of"))
+    tables = _tables()
+    issue, dismissal, snooze = (table.c for table in tables)
+    matching = and_(_same_issue(tables[1]), dismissal.fingerprint == issue.fingerprint)
+    waiting = and_(_same_issue(tables[2]), snooze.until > bindparam("as_of"))
     shown = and_(dismissal.id.is_(None), snooze.id.is_(None))
     joined = (
         select(issue.id)
-        .outerjoin(dismissal, matching)
-        .outerjoin(snooze, waiting)
+        .select_from(tables[0])
+        .outerjoin(tables[1], matching)
+        .outerjoin(tables[2], waiting)
         .where(issue.business_id == bindparam("business_id"), issue.status == "open")
     )
     if by_entity:
@@ -538,11 +553,9 @@ async def store_summary(
     session: AsyncSession, business_id: int, summary: Summary, *, version: int | None = None
 ) -> None:
     """Keep the business's latest summary; `version`: the state version it was worked out at, when the
-    caller knows it and the summary carries its flagged balance (see `HygieneState.summary_version`)."""
-    state = await session.scalar(_state_row(), {"business_id": business_id})
-    if state is None:
-        state = HygieneState(business_id=business_id, version=0, evaluated_run_id=None)
-        session.add(state)
+    caller knows it and the summary carries its flagged balance (see `HygieneState.summary_version`).
+    Callers store a summary only when it differs from the stored one: one UPDATE, or an INSERT for a
+    business that has no state row yet."""
     values = {
         "open_high": summary.open_high,
         "open_medium": summary.open_medium,
@@ -552,12 +565,65 @@ async def store_summary(
         "summary_as_of": summary.as_of,
         "flagged_cents": summary.flagged_cents,
         "summary_version": version if summary.flagged_cents is not None else None,
+        "updated_at": utcnow(),
     }
-    if any(getattr(state, name) != value for name, value in values.items()):
-        for name, value in values.items():
-            setattr(state, name, value)
-        state.updated_at = utcnow()
-    await session.flush()
+    params = {f"new_{name}": value for name, value in values.items()}
+    result = await session.execute(_summary_update(), {"state_of": business_id, **params})
+    if not getattr(result, "rowcount", 0):
+        session.add(HygieneState(business_id=business_id, version=0, evaluated_run_id=None, **values))
+        await session.flush()
+
+
+@functools.cache
+def _summary_update() -> Any:
+    state = cast(Table, HygieneState.__table__)
+    columns = (
+        "open_high",
+        "open_medium",
+        "open_low",
+        "cleared_week",
+        "score",
+        "summary_as_of",
+        "flagged_cents",
+        "summary_version",
+        "updated_at",
+    )
+    return (
+        update(state)
+        .where(state.c.business_id == bindparam("state_of"))
+        .values({name: bindparam(f"new_{name}", type_=state.c[name].type) for name in columns})
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TriageVersion:
+    """A business's register state as a triage action's own version bump left it."""
+
+    version: int
+    open_cents: int | None
+    summary: Summary | None
+    summary_version: int | None
+
+
+async def bump_triage_version(session: AsyncSession, business_id: int) -> TriageVersion:
+    """Raise the business's triage version (see `bump_state`) and answer the state it leaves: one UPDATE
+    ... RETURNING, or an INSERT for a business that has no state row yet."""
+    row = (await session.execute(_version_bump(), {"state_of": business_id, "now": utcnow()})).first()
+    if row is None:
+        await bump_state(session, business_id)
+        return TriageVersion(1, None, None, None)
+    return TriageVersion(row.version, row.open_cents, _summary(row), row.summary_version)
+
+
+@functools.cache
+def _version_bump() -> Any:
+    state = cast(Table, HygieneState.__table__)
+    return (
+        update(state)
+        .where(state.c.business_id == bindparam("state_of"))
+        .values(version=state.c.version + 1, updated_at=bindparam("now", type_=state.c.updated_at.type))
+        .returning(*state.c)
+    )
 
 
 async def stored_summaries(session: AsyncSession, business_ids: Iterable[int]) -> dict[int, Summary]:
@@ -569,7 +635,8 @@ async def stored_summaries(session: AsyncSession, business_ids: Iterable[int]) -
     return {row.business_id: _summary(row) for row in rows}
 
 
-def _summary(row: HygieneState) -> Summary:
+def _summary(row: Any) -> Summary:
+    """The summary columns of a state row (an ORM object or a Core row)."""
     return Summary(
         row.open_high,
         row.open_medium,
@@ -584,24 +651,12 @@ def _summary(row: HygieneState) -> Summary:
 async def put_dismissal(
     session: AsyncSession, business_id: int, key: IssueKey, *, fingerprint: str, user_id: int | None
 ) -> None:
-    existing = await session.scalar(_by_key("select", HygieneDismissal), _key_params(business_id, key))
-    if existing is None:
-        rule, entity_type, qbo_id = key
-        session.add(
-            HygieneDismissal(
-                business_id=business_id,
-                rule=rule,
-                entity_type=entity_type,
-                qbo_id=qbo_id,
-                fingerprint=fingerprint,
-                user_id=user_id,
-            )
-        )
-    else:
-        existing.fingerprint = fingerprint
-        existing.user_id = user_id
-        existing.created_at = utcnow()
-    await session.flush()
+    """Dismiss (again): one upsert on the issue's key."""
+    params = {**_key_params(business_id, key), "fingerprint": fingerprint, "user_id": user_id}
+    await session.execute(
+        _upsert(_dialect(session), HygieneDismissal, ("fingerprint", "user_id")),
+        {**params, "note": None, "created_at": utcnow()},
+    )
 
 
 async def delete_dismissal(session: AsyncSession, business_id: int, key: IssueKey) -> bool:
@@ -623,26 +678,29 @@ async def put_snooze(
     reason: str | None,
     user_id: int | None,
 ) -> None:
-    existing = await session.scalar(_by_key("select", HygieneSnooze), _key_params(business_id, key))
-    if existing is None:
-        rule, entity_type, qbo_id = key
-        session.add(
-            HygieneSnooze(
-                business_id=business_id,
-                rule=rule,
-                entity_type=entity_type,
-                qbo_id=qbo_id,
-                until=until,
-                reason=reason,
-                user_id=user_id,
-            )
-        )
-    else:
-        existing.until = until
-        existing.reason = reason
-        existing.user_id = user_id
-        existing.created_at = utcnow()
-    await session.flush()
+    """Snooze (again): one upsert on the issue's key."""
+    params = {**_key_params(business_id, key), "until": until, "reason": reason, "user_id": user_id}
+    await session.execute(
+        _upsert(_dialect(session), HygieneSnooze, ("until", "reason", "user_id")),
+        {**params, "created_at": utcnow()},
+    )
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+@functools.cache
+def _upsert(dialect: str, model: Any, replaced: tuple[str, ...]) -> Any:
+    """INSERT of a triage row keyed by (business, rule, entity type, QBO Id) that, when the key is taken,
+    replaces the `replaced` columns and the time instead (built once per dialect and model)."""
+    table = model.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.business_id, table.c.rule, table.c.entity_type, table.c.qbo_id],
+        set_={name: statement.excluded[name] for name in (*replaced, "created_at")},
+    )
 
 
 async def delete_snooze(session: AsyncSession, business_id: int, key: IssueKey) -> bool:

@@ -399,6 +399,30 @@ async def test_the_firm_tray_names_the_client_and_is_for_firm_staff_only(tray):
     assert "members of an accounting firm" in owner.text
 
 
+def firm_counters(html: str) -> tuple[tuple[int, int, int], str, str]:
+    """The firm counters block: open counts by severity, the cleared figure and the poll URL."""
+    block = html[html.index('id="tray-counters"') :]
+    counts = tuple(count(block, severity) for severity in ("high", "medium", "low"))
+    poll = re.search(r'hx-get="(/firm/hygiene/poll\?[^"]*)"', block)
+    assert poll, "the firm counters poll the firm tray"
+    return counts, attr(block, "data-cleared"), poll.group(1).replace("&amp;", "&")
+
+
+async def test_a_firm_scope_dismiss_answers_the_firm_counters_a_fresh_page_shows(tray):
+    before, cleared_before, _poll = firm_counters((await tray.client.get("/firm/hygiene")).text)
+    dismissed = await tray.post(
+        f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss", {"scope": "firm"}
+    )
+    assert dismissed.status_code == 200
+    answered, cleared, poll = firm_counters(dismissed.text)
+    page, page_cleared, page_poll = firm_counters((await tray.client.get("/firm/hygiene")).text)
+    assert answered == page and cleared == page_cleared, "the action's counters are the firm page's"
+    assert sum(answered) == sum(before) - 1 and int(cleared) == int(cleared_before) + 1
+    marker = re.search(r"marker=([^&]+)", poll).group(1)
+    assert marker == re.search(r"marker=([^&]+)", page_poll).group(1), "the poller sees nothing new"
+    assert (await tray.client.get(poll, headers=HX)).status_code == 204
+
+
 async def test_end_to_end_a_due_date_fix_moves_the_runway_as_shown(tray):
     issue = tray.issue("bill_missing_due_date", "bill", "815")
     panel = await tray.panel("bill_missing_due_date", "bill", "815")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -160,6 +160,21 @@ class RegisterEntry:
     issue: RegisterIssue | None
     detail: RegisterDetail | None
     hidden: str | None
+    # The register state it was read at (sync markers, version): a triage action that follows reports
+    # its poll marker from it.
+    state: EvaluationState
+    # When asked for: the firm's clients' stored summaries and markers, read with the entry, so that an
+    # action's firm counters need no read of their own (see `firm_states`).
+    firm: tuple[FirmClientState, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FirmClientState:
+    """One client of a firm as the firm tray adds it up: its stored summary and its poll marker."""
+
+    business_id: int
+    summary: repo.Summary | None
+    marker: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -696,37 +711,64 @@ class HygieneTrayDataOrchestrator:
                 states = await repo.evaluation_states(session, ids)
         return facts, days, states
 
-    async def register_entry(self, business_id: int, key: IssueKey, *, now: dt.datetime) -> RegisterEntry:
-        """One issue from the business's register (brought up to date first), with its detail and display."""
-        facts, days, _states = await self._current_registers([business_id], now)
-        if business_id not in facts:
-            raise HygieneIssueNotFoundError(f"no business {business_id}")
-        day = days[business_id]
+    async def register_entry(
+        self, business_id: int, key: IssueKey, *, now: dt.datetime, firm_of: tuple[int, int] | None = None
+    ) -> RegisterEntry:
+        """One issue from the business's register (brought up to date first), with its detail and display:
+        one read when the register is current, as it is between syncs. `firm_of` (user id, firm id): also
+        the states of the firm's clients that user reaches through the firm (see `firm_states`)."""
         async with self.db.read() as session:
-            row = await repo.register_row(session, business_id, key)
-            details = await repo.register_details(session, business_id, [row.id]) if row else {}
+            found = await self._entry_read(session, business_id, key, now, firm_of)
+        if found is None:  # the register is behind: bring it up to date, then read again
+            await self._current_registers([business_id], now)
+            async with self.db.read() as session:
+                found = await self._entry_read(session, business_id, key, now, firm_of, require_current=False)
+        if found is None:
+            raise HygieneIssueNotFoundError(f"no business {business_id}")
+        return found
+
+    async def _entry_read(
+        self,
+        session: Any,
+        business_id: int,
+        key: IssueKey,
+        now: dt.datetime,
+        firm_of: tuple[int, int] | None,
+        *,
+        require_current: bool = True,
+    ) -> RegisterEntry | None:
+        """`register_entry` in the caller's read; None when the business is unknown or (`require_current`)
+        when its register is not current at `now`."""
+        businesses = await repo.businesses(session, [business_id])
+        if not businesses:
+            return None
+        fact = _facts(businesses[0])
+        clients: list[int] = []
+        if firm_of is not None:
+            user_id, firm_id = firm_of
+            clients = _firm_clients(await core.businesses_for_user(session, user_id), firm_id)
+        states = await repo.evaluation_states(session, {business_id, *clients})
+        state = states[business_id]
+        day = local_date(now, fact.timezone)
+        if require_current and not _current(state, day, now):
+            return None
+        firm = tuple(_firm_client(states[bid]) for bid in clients) if firm_of is not None else None
+        row = await repo.register_row(session, business_id, key)
+        details = await repo.register_details(session, business_id, [row.id]) if row else {}
         if row is None or row.id not in details:
-            return RegisterEntry(facts[business_id], day, None, None, None)
-        view = _register_view(facts[business_id], day, [row], _states[business_id], utcnow(), 0)
+            return RegisterEntry(fact, day, None, None, None, state, firm)
+        view = _register_view(fact, day, [row], state, utcnow(), 0)
         light = view.detected[0]
         detail = _detail(light, details[row.id])
-        return RegisterEntry(facts[business_id], day, light, detail, view.hidden.get(light.key))
+        return RegisterEntry(fact, day, light, detail, view.hidden.get(light.key), state, firm)
 
-    async def register_summary(
-        self, business_id: int, *, now: dt.datetime, current: BusinessFacts | None = None
-    ) -> RegisterSummary:
+    async def register_summary(self, business_id: int, *, now: dt.datetime) -> RegisterSummary:
         """The business's header numbers from its register (two aggregate queries, no books read); the
-        stored summary the firm tray adds up is kept in step. `current`: the business's facts when the
-        caller has just found its register up to date and changed only triage since."""
-        if current is not None:
-            async with self.db.read() as session:
-                state = (await repo.evaluation_states(session, [business_id]))[business_id]
-            fact, day = current, local_date(now, current.timezone)
-        else:
-            facts, days, states = await self._current_registers([business_id], now)
-            if business_id not in facts:
-                raise HygieneIssueNotFoundError(f"no business {business_id}")
-            fact, day, state = facts[business_id], days[business_id], states[business_id]
+        stored summary the firm tray adds up is kept in step."""
+        facts, days, states = await self._current_registers([business_id], now)
+        if business_id not in facts:
+            raise HygieneIssueNotFoundError(f"no business {business_id}")
+        fact, day, state = facts[business_id], days[business_id], states[business_id]
         async with self.db.read() as session:
             summary = await _summary_from_register(session, business_id, fact, day, state)
         if summary != state.summary:
@@ -739,48 +781,54 @@ class HygieneTrayDataOrchestrator:
         session: Any,
         business_id: int,
         issue: HygieneIssue,
-        current: BusinessFacts | None,
-        now: dt.datetime | None,
+        current: RegisterEntry | None,
     ) -> _Share | None:
         """At the start of a triage transaction: the share of the summary of the object the issue is
-        about (None when the caller has no facts and wants no summary)."""
+        about (None when the caller read no register entry and wants no summary)."""
         if current is None:
             return None
-        day = local_date(now or dt.datetime.now(dt.UTC), current.timezone)
-        return await _entity_share(session, business_id, issue, current, day)
+        return await _entity_share(session, business_id, issue, current.business, current.as_of)
 
     async def _summarized(
         self,
         session: Any,
         business_id: int,
-        current: BusinessFacts | None,
+        current: RegisterEntry | None,
         before: _Share | None,
         issue: HygieneIssue,
+        bumped: repo.TriageVersion,
     ) -> RegisterSummary | None:
         """After a triage change, in its transaction: the business's header numbers, stored for the firm
-        tray (see `register_summary`); None when the caller has no facts (it then asks afterwards).
+        tray (see `register_summary`); None when the caller read no register entry (it then asks
+        afterwards). `bumped`: the state as this change's version bump left it.
 
         A triage action changes the entries of one object only, so when the stored summary was worked
         out at the version just before this change (and on the same day), it is adjusted by that object's
         share before and after; otherwise the register is added up again."""
         if current is None or before is None:
             return None
-        day = before.day
-        state = (await repo.evaluation_states(session, [business_id]))[business_id]
-        stored = state.summary
+        day, fact = before.day, current.business
+        stored = bumped.summary
+        state = replace(
+            current.state,
+            version=bumped.version,
+            open_cents=bumped.open_cents,
+            summary=stored,
+            summary_version=bumped.summary_version,
+        )
         if (
             stored is not None
             and stored.as_of == day
             and stored.flagged_cents is not None
-            and state.summary_version is not None
-            and state.summary_version == state.version - 1
+            and bumped.summary_version is not None
+            and bumped.summary_version == bumped.version - 1
         ):
-            after = await _entity_share(session, business_id, issue, current, day)
-            summary = _shifted(stored, before, after, state.open_cents or 0)
+            after = await _entity_share(session, business_id, issue, fact, day)
+            summary = _shifted(stored, before, after, bumped.open_cents or 0)
         else:
-            summary = await _summary_from_register(session, business_id, current, day, state)
-        await repo.store_summary(session, business_id, summary, version=state.version)
-        return _register_summary(current, day, summary, state)
+            summary = await _summary_from_register(session, business_id, fact, day, state)
+        await repo.store_summary(session, business_id, summary, version=bumped.version)
+        return _register_summary(fact, day, summary, state)
 
     async def register_details(
         self, business_id: int, issues: Iterable[RegisterIssue]
@@ -807,16 +855,13 @@ class HygieneTrayDataOrchestrator:
             if only_missing:
                 await repo.store_displays(session, business_id, list(only_missing.items()), only_missing=True)
 
-    async def firm_states(self, user_id: int, firm_id: int) -> list[tuple[repo.Summary | None, str]]:
+    async def firm_states(self, user_id: int, firm_id: int) -> list[FirmClientState]:
         """The stored summary and poll marker of each of the firm's clients this user reaches through the
         firm (see `firm_business_ids`), in one read."""
         async with self.db.read() as session:
             ids = _firm_clients(await core.businesses_for_user(session, user_id), firm_id)
             states = await repo.evaluation_states(session, ids)
-        return [
-            (states[bid].summary, f"{states[bid].last_succeeded_run_id or 0}.{states[bid].version}")
-            for bid in ids
-        ]
+        return [_firm_client(states[bid]) for bid in ids]
 
     async def entity_version(self, business_id: int, entity_type: str, qbo_id: str) -> EntityVersion | None:
         """The synced copy of the object an issue is about (None for accounts/businesses or when gone)."""
@@ -838,11 +883,10 @@ class HygieneTrayDataOrchestrator:
         issue: HygieneIssue,
         *,
         user_id: int | None,
-        current: BusinessFacts | None = None,
-        now: dt.datetime | None = None,
+        current: RegisterEntry | None = None,
     ) -> RegisterSummary | None:
-        """Dismiss; with `current` (the business's facts, its register up to date) also answers the header
-        numbers after it, from the same transaction (see `register_summary`)."""
+        """Dismiss; with `current` (the issue's entry as `register_entry` just read it, the register up to
+        date) also answers the header numbers after it, from the same transaction (see `_summarized`)."""
         key = issue_key(issue)
 
         async def change(session: Any) -> _Audited:
@@ -851,7 +895,7 @@ class HygieneTrayDataOrchestrator:
             await repo.delete_snooze(session, business_id, key)
             return "open", {"status": "dismissed", "fingerprint": issue.fingerprint}
 
-        return await self._triage(business_id, issue, "hygiene.dismiss", change, user_id, current, now)
+        return await self._triage(business_id, issue, "hygiene.dismiss", change, user_id, current)
 
     async def snooze(
         self,
@@ -861,17 +905,16 @@ class HygieneTrayDataOrchestrator:
         until: dt.date,
         user_id: int | None,
         reason: str | None = None,
-        current: BusinessFacts | None = None,
-        now: dt.datetime | None = None,
+        current: RegisterEntry | None = None,
     ) -> RegisterSummary | None:
-        """Snooze until a date; `current`, `now`: as for `dismiss`."""
+        """Snooze until a date; `current`: as for `dismiss`."""
         key = issue_key(issue)
 
         async def change(session: Any) -> _Audited:
             await repo.put_snooze(session, business_id, key, until=until, reason=reason, user_id=user_id)
             return "open", {"status": "snoozed", "until": until.isoformat(), "reason": reason}
 
-        return await self._triage(business_id, issue, "hygiene.snooze", change, user_id, current, now)
+        return await self._triage(business_id, issue, "hygiene.snooze", change, user_id, current)
 
     async def reopen(
         self,
@@ -879,10 +922,9 @@ class HygieneTrayDataOrchestrator:
         issue: HygieneIssue,
         *,
         user_id: int | None,
-        current: BusinessFacts | None = None,
-        now: dt.datetime | None = None,
+        current: RegisterEntry | None = None,
     ) -> RegisterSummary | None:
-        """Undo a dismissal or a snooze; `current`, `now`: as for `dismiss`."""
+        """Undo a dismissal or a snooze; `current`: as for `dismiss`."""
         key = issue_key(issue)
 
         async def change(session: Any) -> _Audited | None:
@@ -892,7 +934,7 @@ class HygieneTrayDataOrchestrator:
                 return None  # nothing to undo: nothing to audit
             return "dismissed" if dismissed else "snoozed", {"status": "open"}
 
-        return await self._triage(business_id, issue, "hygiene.reopen", change, user_id, current, now)
+        return await self._triage(business_id, issue, "hygiene.reopen", change, user_id, current)
 
     async def _triage(
         self,
@@ -901,14 +943,13 @@ class HygieneTrayDataOrchestrator:
         action: str,
         change: Callable[[Any], Awaitable[_Audited | None]],
         user_id: int | None,
-        current: BusinessFacts | None,
-        now: dt.datetime | None,
+        current: RegisterEntry | None,
     ) -> RegisterSummary | None:
         """One triage action in one small write: the object's share of the summary before it, the change
         (which answers the issue's status before and what it became, or None when nothing changed), its
         audit entry, a new state version, and the summary after it (see `_summarized`)."""
         async with self.db.write(small=True) as session:
-            before = await self._share_before(session, business_id, issue, current, now)
+            before = await self._share_before(session, business_id, issue, current)
             audited = await change(session)
             if audited is not None:
                 status, after = audited
@@ -922,8 +963,8 @@ class HygieneTrayDataOrchestrator:
                     before={"rule": issue.rule, "status": status},
                     after={"rule": issue.rule, **after},
                 )
-            await repo.bump_state(session, business_id)
-            return await self._summarized(session, business_id, current, before, issue)
+            bumped = await repo.bump_triage_version(session, business_id)
+            return await self._summarized(session, business_id, current, before, issue, bumped)
 
     async def request_sync(self, business_id: int, *, full: bool = False) -> None:
         """Queue a sync of the business (joining one already queued or running)."""
@@ -1472,8 +1513,16 @@ def _shifted(stored: repo.Summary, before: _Share, after: _Share, total: int) ->
 def _register_summary(
     fact: BusinessFacts, day: dt.date, summary: repo.Summary, state: EvaluationState
 ) -> RegisterSummary:
-    marker = f"{state.last_succeeded_run_id or 0}.{state.version}"
-    return RegisterSummary(fact, day, summary, marker, state.sync_active)
+    return RegisterSummary(fact, day, summary, _marker(state), state.sync_active)
+
+
+def _marker(state: EvaluationState) -> str:
+    """The poll marker of a business's tray: it changes with every finished sync and triage version."""
+    return f"{state.last_succeeded_run_id or 0}.{state.version}"
+
+
+def _firm_client(state: EvaluationState) -> FirmClientState:
+    return FirmClientState(state.business_id, state.summary, _marker(state))
 
 
 def _firm_clients(accesses: Iterable[core.BusinessAccess], firm_id: int) -> list[int]:

@@ -45,6 +45,7 @@ from runway.services.calculators.snapshots import (
 from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import (
     CHASE_SNOOZE_DAYS,
     BusinessFacts,
+    FirmClientState,
     FixNotRevertibleError,
     FixOutcome,
     HygieneConflictError,
@@ -704,7 +705,7 @@ class HygieneTrayService:
     ) -> TrayView | None:
         firm_id, _name, _role = self._firm_of(user, filters.firm)
         states = await self.data_orchestrator.firm_states(user.id, firm_id)
-        current = self._firm_marker(marker for _summary, marker in states)
+        current = self._firm_marker(s.marker for s in states)
         if current == marker:
             return None
         return await self.firm_tray(user, filters, now=now)
@@ -823,16 +824,16 @@ class HygieneTrayService:
         want_page: bool,
     ) -> ActionResult:
         """Dismiss as "not an issue": hidden until the fields it was detected on change."""
-        entry, detail = await self._registered_issue(business, key)
+        entry, detail = await self._registered_issue(business, key, user=user, scope=scope)
         issue = detail.issue
-        current = entry.business if entry.detail is detail else None
+        current = entry if entry.detail is detail else None
         found = await self.data_orchestrator.dismiss(business.id, issue, user_id=user.id, current=current)
         row = await self._cleared_row(business, entry, detail, scope, filters)
         outcome = "Dismissed as not an issue; it reopens if its details change in QuickBooks."
         undo = UndoAction(f"{row.url}/reopen", "Undo dismiss")
         dismissed = replace(row, state="dismissed")
         return await self._result(
-            business, user, dismissed, outcome, undo, scope, filters, want_page, current, found
+            business, user, dismissed, outcome, undo, scope, filters, want_page, found, entry.firm
         )
 
     async def snooze(
@@ -848,7 +849,7 @@ class HygieneTrayService:
         now: dt.datetime | None = None,
     ) -> ActionResult:
         """Hide until a date (a preset number of days, or a date after today); it reopens by itself."""
-        entry, detail = await self._registered_issue(business, key, now)
+        entry, detail = await self._registered_issue(business, key, now, user=user, scope=scope)
         issue = detail.issue
         as_of = entry.as_of
         until: dt.date | None = None
@@ -870,15 +871,15 @@ class HygieneTrayService:
                 ),
             )
         row = await self._cleared_row(business, entry, detail, scope, filters)
-        current = entry.business if entry.detail is detail else None
+        current = entry if entry.detail is detail else None
         found = await self.data_orchestrator.snooze(
-            business.id, issue, until=until, user_id=user.id, current=current, now=now
+            business.id, issue, until=until, user_id=user.id, current=current
         )
         outcome = f"Snoozed until {_day(until)}; it reopens by itself that day."
         undo = UndoAction(f"{row.url}/reopen", "Undo snooze")
         snoozed = replace(row, state="snoozed")
         return await self._result(
-            business, user, snoozed, outcome, undo, scope, filters, want_page, current, found
+            business, user, snoozed, outcome, undo, scope, filters, want_page, found, entry.firm
         )
 
     async def reopen(
@@ -892,15 +893,15 @@ class HygieneTrayService:
         want_page: bool,
     ) -> ActionResult:
         """Undo a dismissal or a snooze: the row is open again."""
-        entry, detail = await self._registered_issue(business, key)
+        entry, detail = await self._registered_issue(business, key, user=user, scope=scope)
         issue = detail.issue
-        current = entry.business if entry.detail is detail else None
+        current = entry if entry.detail is detail else None
         found = await self.data_orchestrator.reopen(business.id, issue, user_id=user.id, current=current)
         moment = dt.datetime.now(dt.UTC)
         fresh = await self.data_orchestrator.register_entry(business.id, key, now=moment)
         row = await self._open_row(business, fresh, issue, scope, filters, moment)
         summary = found if found is not None else await self._register_summary(business, moment)
-        counters = await self._counters_after(summary, business, user, scope, filters)
+        counters = await self._counters_after(summary, business, user, scope, filters, entry.firm)
         page = None
         if want_page:
             page = await self._page_after(
@@ -1118,15 +1119,21 @@ class HygieneTrayService:
         user: CurrentUser,
         scope: str,
         filters: TrayFilters,
+        firm: Iterable[FirmClientState] | None = None,
     ) -> CountersView:
         """Counters after an action: the business's own, or the firm's totals from each client's stored
-        summary (the acting client's was just refreshed), without recomputing every client's books."""
+        summary (the acting client's was just refreshed), without recomputing every client's books.
+        `firm`: the clients' states read before the action (the acting client's is replaced by `found`)."""
         if scope != "firm" or business.firm_id is None:
             return self._summary_counters(found, "business", self._base(business, "business"), filters)
         firm_id = business.firm_id
-        states = await self.data_orchestrator.firm_states(user.id, firm_id)
-        summaries = [summary for summary, _marker in states if summary is not None]
-        marker = self._firm_marker(marker for _summary, marker in states)
+        if firm is None:
+            states = await self.data_orchestrator.firm_states(user.id, firm_id)
+        else:
+            acting = FirmClientState(business.id, found.summary, found.marker)
+            states = [acting if s.business_id == business.id else s for s in firm]
+        summaries = [s.summary for s in states if s.summary is not None]
+        marker = self._firm_marker(s.marker for s in states)
         firm_filters = replace(filters, firm=firm_id)
         return CountersView(
             scope="firm",
@@ -1149,16 +1156,14 @@ class HygieneTrayService:
         scope: str,
         filters: TrayFilters,
         want_page: bool,
-        current: BusinessFacts | None = None,
         found: RegisterSummary | None = None,
+        firm: Iterable[FirmClientState] | None = None,
     ) -> ActionResult:
-        """`current`: the business's facts when the action only triaged (its register stays current);
-        `found`: the header numbers after the action, when the action's own transaction counted them."""
+        """`found`: the header numbers after the action, when the action's own transaction counted them;
+        `firm`: as for `_counters_after`."""
         if found is None:
-            found = await self.data_orchestrator.register_summary(
-                business.id, now=dt.datetime.now(dt.UTC), current=current
-            )
-        counters = await self._counters_after(found, business, user, scope, filters)
+            found = await self.data_orchestrator.register_summary(business.id, now=dt.datetime.now(dt.UTC))
+        counters = await self._counters_after(found, business, user, scope, filters, firm)
         cleared = replace(row, panel=None, fix_panel=None, outcome=outcome, undo=undo, error=None)
         page = None
         if want_page:
@@ -1176,14 +1181,24 @@ class HygieneTrayService:
         return await self.data_orchestrator.register_summary(business.id, now=moment)
 
     async def _registered_issue(
-        self, business: BusinessContext, key: tuple[str, str, str], now: dt.datetime | None = None
+        self,
+        business: BusinessContext,
+        key: tuple[str, str, str],
+        now: dt.datetime | None = None,
+        *,
+        user: CurrentUser | None = None,
+        scope: str = "business",
     ) -> tuple[RegisterEntry, RegisterDetail]:
         """The issue an action is about, from the register (open, dismissed or snoozed); 404 when the books
-        do not show it."""
+        do not show it. On the firm tray, the read also brings the firm's clients' states for the counters
+        the action answers with (`user`: who acts)."""
         if not business.can(Capability.TRIAGE):
             raise TriageNotAllowedError(_VIEWER_MESSAGE)
         moment = now or dt.datetime.now(dt.UTC)
-        entry = await self.data_orchestrator.register_entry(business.id, key, now=moment)
+        firm_of = None
+        if user is not None and scope == "firm" and business.firm_id is not None:
+            firm_of = (user.id, business.firm_id)
+        entry = await self.data_orchestrator.register_entry(business.id, key, now=moment, firm_of=firm_of)
         if entry.detail is not None:
             return entry, entry.detail
         # Not among the register's open entries (a fix waiting for its sync): the books decide.
