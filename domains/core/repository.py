@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,19 +115,22 @@ async def ensure_membership(
 
 def _access_query(user_id: Any) -> Select[int, str, int | None, str, str, int | None]:
     # A firm membership reaches every business of that firm; a business membership reaches that one.
+    # Table columns, not mapped attributes: every request runs this, and plain rows skip the ORM's loading.
+    business, firm, membership = (cast(Any, model.__table__).c for model in (Business, Firm, Membership))
     return (
         select(
-            Business.id, Business.name, Business.firm_id, Firm.name, Membership.role, Membership.business_id
+            business.id, business.name, business.firm_id, firm.name, membership.role, membership.business_id
         )
+        .select_from(Business.__table__)
         .join(
-            Membership,
+            Membership.__table__,
             or_(
-                Membership.business_id == Business.id,
-                (Membership.firm_id == Business.firm_id) & Membership.firm_id.is_not(None),
+                membership.business_id == business.id,
+                (membership.firm_id == business.firm_id) & membership.firm_id.is_not(None),
             ),
         )
-        .outerjoin(Firm, Firm.id == Business.firm_id)
-        .where(Membership.user_id == user_id)
+        .outerjoin(Firm.__table__, firm.id == business.firm_id)
+        .where(membership.user_id == user_id)
     )
 
 
@@ -147,14 +150,18 @@ def _best_access(rows: Any) -> dict[int, BusinessAccess]:
 @functools.cache
 def _request_statements() -> tuple[Any, Any, Any]:
     user: Any = bindparam("user_id")
-    every_business = _access_query(user).order_by(Business.name, Business.id)
-    one_business = _access_query(user).where(Business.id == bindparam("business_id"))
+    business, firm, membership, person = (
+        cast(Any, model.__table__).c for model in (Business, Firm, Membership, User)
+    )
+    every_business = _access_query(user).order_by(business.name, business.id)
+    one_business = _access_query(user).where(business.id == bindparam("business_id"))
     active_user = (
-        select(User, Firm.id, Firm.name, Membership.role)
-        .outerjoin(Membership, (Membership.user_id == User.id) & Membership.firm_id.is_not(None))
-        .outerjoin(Firm, Firm.id == Membership.firm_id)
-        .where(User.id == user, User.is_active.is_(True))
-        .order_by(Firm.name)
+        select(person.id, person.email, person.display_name, firm.id, firm.name, membership.role)
+        .select_from(User.__table__)
+        .outerjoin(Membership.__table__, (membership.user_id == person.id) & membership.firm_id.is_not(None))
+        .outerjoin(Firm.__table__, firm.id == membership.firm_id)
+        .where(person.id == user, person.is_active.is_(True))
+        .order_by(firm.name)
     )
     return every_business, one_business, active_user
 
@@ -173,12 +180,15 @@ async def business_for_user(session: AsyncSession, user_id: int, business_id: in
 
 async def active_user_with_firm_roles(
     session: AsyncSession, user_id: int
-) -> tuple[User, list[tuple[int, str, str]]] | None:
-    """An active user and (firm_id, firm_name, role) for each firm it belongs to, in one statement."""
+) -> tuple[tuple[int, str, str], list[tuple[int, str, str]]] | None:
+    """An active user's (id, email, display name) and (firm_id, firm_name, role) for each firm it belongs
+    to, in one statement."""
     rows = (await session.execute(_request_statements()[2], {"user_id": user_id})).all()
     if not rows:
         return None
-    return rows[0][0], [(fid, fname, role) for _user, fid, fname, role in rows if fid is not None]
+    person = rows[0]
+    firms = [(fid, fname, role) for _id, _email, _name, fid, fname, role in rows if fid is not None]
+    return (person[0], person[1], person[2]), firms
 
 
 async def firm_roles_for_user(session: AsyncSession, user_id: int) -> list[tuple[int, str, str]]:
@@ -208,19 +218,28 @@ async def add_audit_entry(
 ) -> None:
     """Append an audit entry in the caller's transaction (one INSERT; pending ORM changes flush first)."""
     await session.execute(
-        insert(AuditLog).values(
-            action=action,
-            business_id=business_id,
-            firm_id=firm_id,
-            user_id=user_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            request_id=request_id,
-            note=note,
-        )
+        _audit_insert(),
+        {
+            "action": action,
+            "business_id": business_id,
+            "firm_id": firm_id,
+            "user_id": user_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "request_id": request_id,
+            "note": note,
+            "created_at": utcnow(),
+        },
     )
+
+
+@functools.cache
+def _audit_insert() -> Any:
+    """Every change appends one: a Core INSERT on the table, built once (the ORM's handling of an INSERT
+    costs more than SQLite takes to run it)."""
+    return insert(cast(Any, AuditLog.__table__))
 
 
 async def list_audit_entries(session: AsyncSession, business_id: int, *, limit: int = 100) -> list[AuditLog]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.db import utcnow
@@ -12,12 +14,20 @@ from domains.core.models import WebSession
 
 
 async def load_session(session: AsyncSession, key: str, now: dt.datetime | None = None) -> bytes | None:
-    row = await session.get(WebSession, key)
+    row = (await session.execute(_session_by_key(), {"key": key})).first()
     if row is None:
         return None
-    if row.expires_at is not None and row.expires_at <= (now or utcnow()):
+    data, expires_at = row
+    if expires_at is not None and expires_at <= (now or utcnow()):
         return None
-    return row.data
+    return bytes(data)
+
+
+@functools.cache
+def _session_by_key() -> Any:
+    """Every request reads its session: a statement built once, selecting table columns (no ORM load)."""
+    table = cast(Any, WebSession.__table__)
+    return select(table.c.data, table.c.expires_at).where(table.c.key == bindparam("key"))
 
 
 async def save_session(session: AsyncSession, key: str, data: bytes, expires_at: dt.datetime | None) -> None:

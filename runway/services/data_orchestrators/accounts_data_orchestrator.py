@@ -126,5 +126,5 @@ async def _user_record(session: Any, user_id: int) -> UserRecord | None:
     found = await core.active_user_with_firm_roles(session, user_id)
     if found is None:
         return None
-    user, firm_roles = found
-    return UserRecord(user.id, user.email, user.display_name, tuple(firm_roles))
+    (person_id, email, display_name), firm_roles = found
+    return UserRecord(person_id, email, display_name, tuple(firm_roles))
