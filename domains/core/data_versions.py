@@ -7,11 +7,12 @@ or an older state, for the current one.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,13 +31,18 @@ class DataVersions:
 async def data_versions(session: AsyncSession, business_id: int, *, lock: bool = False) -> DataVersions:
     """Both stamps. ``lock``: hold the row until the transaction ends (PostgreSQL; SQLite writers are
     serialised anyway), so a writer knows which state its change was made on."""
-    statement = select(BusinessDataVersion.stamp, BusinessDataVersion.console_stamp).where(
-        BusinessDataVersion.business_id == business_id
-    )
-    if lock:
-        statement = statement.with_for_update()
-    row = (await session.execute(statement)).first()
+    row = (await session.execute(_versions_of(lock), {"business_id": business_id})).first()
     return DataVersions(None, None) if row is None else DataVersions(row[0], row[1])
+
+
+@functools.cache
+def _versions_of(lock: bool) -> Any:
+    """Read on every console request: built once, on the table (no ORM loading)."""
+    table = cast(Any, BusinessDataVersion.__table__)
+    statement = select(table.c.stamp, table.c.console_stamp).where(
+        table.c.business_id == bindparam("business_id")
+    )
+    return statement.with_for_update() if lock else statement
 
 
 async def data_version(session: AsyncSession, business_id: int) -> str | None:
@@ -71,16 +77,21 @@ _BUMPED = "runway.bumped_data_versions"
 
 async def _bump(session: AsyncSession, business_id: int, column: str) -> str:
     stamp = secrets.token_hex(16)
-    now = utcnow()
-    insert: Any = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # A first row needs a books stamp too: a fresh one only makes caches read the books once more.
-    values = {"business_id": business_id, "stamp": stamp, "changed_at": now, column: stamp}
-    await session.execute(
-        insert(BusinessDataVersion)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=[BusinessDataVersion.business_id], set_={column: stamp, "changed_at": now}
-        )
-    )
+    values = {"business_id": business_id, "stamp": stamp, "console_stamp": None, "changed_at": utcnow()}
+    values[column] = stamp
+    await session.execute(_bump_statement(session.get_bind().dialect.name, column), values)
     session.info.setdefault(_BUMPED, {})[(business_id, column)] = stamp
     return stamp
+
+
+@functools.cache
+def _bump_statement(dialect: str, column: str) -> Any:
+    """The upsert that gives one stamp a new value, built once per dialect and column."""
+    table = cast(Any, BusinessDataVersion.__table__)
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.business_id],
+        set_={column: statement.excluded[column], "changed_at": statement.excluded.changed_at},
+    )

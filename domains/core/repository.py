@@ -79,6 +79,17 @@ async def get_business(session: AsyncSession, business_id: int) -> Business | No
     return await session.get(Business, business_id)
 
 
+async def business_row(session: AsyncSession, business_id: int) -> Any:
+    """The business's columns as a plain row (read-only callers on every request), or None."""
+    return (await session.execute(_business_by_id(), {"business_id": business_id})).first()
+
+
+@functools.cache
+def _business_by_id() -> Any:
+    table = cast(Any, Business.__table__)
+    return select(table).where(table.c.id == bindparam("business_id"))
+
+
 async def ensure_membership(
     session: AsyncSession,
     *,

@@ -53,6 +53,8 @@ class Decision(Base):
             sqlite_where=text("is_current"),
             postgresql_where=text("is_current"),
         ),
+        # The lookup of an item's decisions: SQLite does not match `is_current IS 1` to the partial index.
+        Index("ix_decisions_item", "business_id", "entity_type", "qbo_id"),
         Index("ix_decisions_business_status", "business_id", "status"),
         Index("ix_decisions_business_decided_by", "business_id", "decided_by"),
         UniqueConstraint("business_id", "idempotency_key"),

@@ -8,10 +8,11 @@ needs no lock held across requests.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.data_versions import bump_console_version
@@ -51,16 +52,21 @@ async def current_decision_rows(session: AsyncSession, business_id: int) -> list
     )
 
 
-async def current_decision_for(
-    session: AsyncSession, business_id: int, entity_type: str, qbo_id: str
-) -> Decision | None:
-    return await session.scalar(
-        select(Decision).where(
-            Decision.business_id == business_id,
-            Decision.entity_type == entity_type,
-            Decision.qbo_id == qbo_id,
-            Decision.is_current.is_(True),
-        )
+async def current_decision_for(session: AsyncSession, business_id: int, entity_type: str, qbo_id: str) -> Any:
+    """The item's current decision as a plain row (attribute access by column name), or None."""
+    params = {"business_id": business_id, "entity_type": entity_type, "qbo_id": qbo_id}
+    return (await session.execute(_current_for_item(), params)).first()
+
+
+@functools.cache
+def _current_for_item() -> Any:
+    """Every keypress looks its item up: a statement built once, on the table (no ORM loading)."""
+    table = cast(Any, Decision.__table__)
+    return select(table).where(
+        table.c.business_id == bindparam("business_id"),
+        table.c.entity_type == bindparam("entity_type"),
+        table.c.qbo_id == bindparam("qbo_id"),
+        table.c.is_current.is_(True),
     )
 
 
@@ -91,12 +97,21 @@ async def list_decisions(session: AsyncSession, business_id: int) -> list[Decisi
     )
 
 
-async def add_decision(session: AsyncSession, business_id: int, **values: Any) -> Decision:
-    decision = Decision(business_id=business_id, version=1, is_current=True, **values)
-    session.add(decision)
-    await session.flush()
+async def add_decision(session: AsyncSession, business_id: int, **values: Any) -> Any:
+    """Insert the item's new current decision and answer it as a plain row (one INSERT ... RETURNING)."""
+    row = (
+        await session.execute(
+            _decision_insert(), {"business_id": business_id, "version": 1, "is_current": True, **values}
+        )
+    ).one()
     await bump_console_version(session, business_id)
-    return decision
+    return row
+
+
+@functools.cache
+def _decision_insert() -> Any:
+    table = cast(Any, Decision.__table__)
+    return insert(table).returning(*table.c)
 
 
 async def change_decision(

@@ -523,10 +523,14 @@ async def poll_marker(session: AsyncSession, business_id: int) -> tuple[int | No
 
 async def triage_version(session: AsyncSession, business_id: int) -> int:
     """The business's triage version: raised by every dismissal, snooze, reopen and fix."""
-    version = await session.scalar(
-        select(HygieneState.version).where(HygieneState.business_id == business_id)
-    )
+    version = await session.scalar(_version_of(), {"business_id": business_id})
     return int(version or 0)
+
+
+@functools.cache
+def _version_of() -> Any:
+    state = cast(Table, HygieneState.__table__)
+    return select(state.c.version).where(state.c.business_id == bindparam("business_id"))
 
 
 async def bump_state(

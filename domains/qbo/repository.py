@@ -7,10 +7,11 @@ workers claim them with a compare-and-set UPDATE (portable to SQLite and Postgre
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,10 +33,15 @@ async def get_connection(session: AsyncSession, business_id: int) -> QboConnecti
 
 async def has_connection(session: AsyncSession, business_id: int) -> bool:
     """Whether the business has a QuickBooks connection (of any status), without loading its tokens."""
-    found = await session.scalar(
-        select(QboConnection.id).where(QboConnection.business_id == business_id).limit(1)
-    )
+    found = await session.scalar(_connection_of(), {"business_id": business_id})
     return found is not None
+
+
+@functools.cache
+def _connection_of() -> Any:
+    """Asked on every console request: built once, on the table (no ORM loading)."""
+    table = cast(Any, QboConnection.__table__)
+    return select(table.c.id).where(table.c.business_id == bindparam("business_id")).limit(1)
 
 
 async def get_connection_by_realm(session: AsyncSession, realm_id: str) -> QboConnection | None:

@@ -22,9 +22,9 @@ from domains.ap.models import Bill, BillLine, BillPayment, BillPaymentLine, Term
 from domains.ar.models import CreditMemo, Customer, Invoice, Payment, PaymentLine, SalesReceipt
 from domains.bank.models import Account, Deposit, DepositLine, Purchase, PurchaseLine
 from domains.core import foreground
+from domains.core import repository as core
 from domains.core.data_versions import data_version
 from domains.core.db import utcnow
-from domains.core.models import Business
 from domains.qbo.models import SyncRun
 from runway.services.calculators.snapshots import (
     AccountSnap,
@@ -181,7 +181,7 @@ async def load_business_snapshot(
     if stamp is None:
         return await read_business_snapshot(session, business_id)
     cached = _SNAPSHOTS.get((business_id, stamp))
-    business = await session.get(Business, business_id)
+    business = await core.business_row(session, business_id)
     if business is None:
         raise BusinessNotFoundError(business_id)
     if cached is not None and cached.business_name == business.name:
@@ -191,7 +191,7 @@ async def load_business_snapshot(
 
 async def read_business_snapshot(session: AsyncSession, business_id: int) -> BusinessSnapshot:
     """Everything synced for one business, read from the database now (no cache)."""
-    business = await session.get(Business, business_id)
+    business = await core.business_row(session, business_id)
     if business is None:
         raise BusinessNotFoundError(business_id)
     home = business.home_currency

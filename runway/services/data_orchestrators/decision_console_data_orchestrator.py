@@ -410,7 +410,7 @@ class DecisionConsoleDataOrchestrator:
             as_of_for: Gives the business-local "today" from the business's time zone.
         """
         async with self.db.read() as session:
-            business = await core.get_business(session, business_id)
+            business = await core.business_row(session, business_id)
             if business is None:
                 raise LookupError(business_id)
             versions = await data_versions(session, business_id)
@@ -672,9 +672,7 @@ class DecisionConsoleDataOrchestrator:
             )
             return undone, restored
 
-    async def _check_seen(
-        self, session: Any, current: m.Decision | None, seen: tuple[int, int] | None
-    ) -> None:
+    async def _check_seen(self, session: Any, current: Any, seen: tuple[int, int] | None) -> None:
         actual = (current.id, current.version) if current is not None else None
         if actual != seen:
             record = (await _records(session, [current]))[0] if current is not None else None
