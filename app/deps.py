@@ -11,6 +11,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 
+from app.sessions import SESSION_USER_KEY, SIGNED_IN
 from domains.core.db import Database
 from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator
 from runway.services.data_orchestrators.business_list_data_orchestrator import BusinessListDataOrchestrator
@@ -21,10 +22,9 @@ from runway.services.experiences.business_list import (
     BusinessListService,
     BusinessNotFoundError,
 )
-from runway.services.experiences.sign_in import CurrentUser, SignInService
+from runway.services.experiences.sign_in import CurrentUser, SignedInSession, SignInService
 from runway.services.experiences.sync import SyncService
 
-SESSION_USER_KEY = "user_id"
 # request.state key: the business the URL names as resolved with the user (None: not this user's).
 _RESOLVED_BUSINESS = "runway_resolved_business"
 
@@ -58,9 +58,16 @@ async def provide_current_user(
     if not isinstance(user_id, int):
         raise LoginRequiredError
     business_id = request.path_params.get("business_id")
-    if isinstance(business_id, int):
+    named = business_id if isinstance(business_id, int) else None
+    signed_in: SignedInSession | None = request.scope.get("state", {}).get(SIGNED_IN)
+    if signed_in is not None and signed_in.user_id == user_id and signed_in.business_id == named:
+        # Read with the session itself (see RotatingSessionBackend.load_from_connection).
+        user = signed_in.user
+        if named is not None:
+            request.state[_RESOLVED_BUSINESS] = signed_in.business
+    elif named is not None:
         # A business page: the user and the business in one read.
-        user, business = await sign_in.current_user_at(user_id, business_id)
+        user, business = await sign_in.current_user_at(user_id, named)
         request.state[_RESOLVED_BUSINESS] = business
     else:
         user = await sign_in.current_user(user_id)

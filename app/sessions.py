@@ -12,7 +12,13 @@ from litestar.types import Empty, Message, ScopeSession
 
 from domains.core import web_sessions
 from domains.core.db import Database, utcnow
+from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator
+from runway.services.experiences.sign_in import SignInService
 
+# The session key holding the signed-in user's id.
+SESSION_USER_KEY = "user_id"
+# scope["state"] key: the `SignedInSession` read with the session (see `load_from_connection`).
+SIGNED_IN = "runway_signed_in"
 _ROTATE_FLAG = "runway_rotate_session"
 _NEW_ID = "runway_new_session_id"
 _LOADED_RAW = "runway_loaded_session_raw"
@@ -23,6 +29,7 @@ class DatabaseSessionStore(Store):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.sign_in = SignInService(AccountsDataOrchestrator(db))
 
     async def set(self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
@@ -76,13 +83,28 @@ class RotatingSessionBackend(ServerSideSessionBackend):
         return super().get_session_id(connection)
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        """The session's data. With our store, the same read brings the signed-in user (and the business
+        the URL names), which `provide_current_user` takes instead of reading them again."""
         if session_id := connection.cookies.get(self.config.key):
             store = self.config.get_store_from_app(connection.scope["app"])
-            data = await self.get(session_id, store=store)
+            state = connection.scope.setdefault("state", {})
+            if isinstance(store, DatabaseSessionStore):
+                business_id = (connection.scope.get("path_params") or {}).get("business_id")
+                signed_in = await store.sign_in.session_at(
+                    session_id, self._user_id_of, business_id if isinstance(business_id, int) else None
+                )
+                state[SIGNED_IN] = signed_in
+                data = signed_in.data
+            else:
+                data = await self.get(session_id, store=store)
             if data is not None:
-                connection.scope.setdefault("state", {})[_LOADED_RAW] = data
+                state[_LOADED_RAW] = data
                 return self.deserialize_data(data)
         return {}
+
+    def _user_id_of(self, data: bytes) -> int | None:
+        user_id = self.deserialize_data(data).get(SESSION_USER_KEY)
+        return user_id if isinstance(user_id, int) else None
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]

@@ -11,9 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from app.deps import SESSION_USER_KEY
 from app.htmx import render
-from app.sessions import rotate_session_id
+from app.sessions import SESSION_USER_KEY, rotate_session_id
 from runway.services.experiences.sign_in import SignInService
 
 

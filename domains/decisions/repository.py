@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.data_versions import bump_console_version
 from domains.core.db import utcnow
-from domains.core.models import User
+from domains.core.models import Business, BusinessDataVersion, User
 from domains.decisions.models import (
     APPROVED,
     EXECUTING,
@@ -29,12 +30,58 @@ from domains.decisions.models import (
     FinalizeBatch,
     FinalizeItem,
 )
+from domains.hygiene.models import HygieneState
+from domains.qbo.models import QboConnection
 
 DEFAULT_PAY_RUN_WEEKDAY = 4
 
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleMarkers:
+    """What the console reads first on every request, in one statement: the business's name and time
+    zone, its data-version stamps, its hygiene triage version and whether it has a QBO connection."""
+
+    name: str
+    timezone: str
+    books_stamp: str | None
+    console_stamp: str | None
+    triage_version: int
+    connected: bool
+
+
+async def console_markers(session: AsyncSession, business_id: int) -> ConsoleMarkers | None:
+    """The business's `ConsoleMarkers`, or None when there is no such business."""
+    row = (await session.execute(_markers_statement(), {"business_id": business_id})).first()
+    if row is None:
+        return None
+    name, timezone, books, console, triage, connected = row
+    return ConsoleMarkers(name, timezone, books, console, int(triage or 0), bool(connected))
+
+
+@functools.cache
+def _markers_statement() -> Any:
+    business, versions, state, connection = (
+        cast(Any, model.__table__) for model in (Business, BusinessDataVersion, HygieneState, QboConnection)
+    )
+    triage = select(state.c.version).where(state.c.business_id == business.c.id).scalar_subquery()
+    connected = select(connection.c.id).where(connection.c.business_id == business.c.id).exists()
+    return (
+        select(
+            business.c.name,
+            business.c.timezone,
+            versions.c.stamp,
+            versions.c.console_stamp,
+            triage,
+            connected,
+        )
+        .select_from(business)
+        .outerjoin(versions, versions.c.business_id == business.c.id)
+        .where(business.c.id == bindparam("business_id"))
+    )
 
 
 async def current_decision_rows(session: AsyncSession, business_id: int) -> list[Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
+from domains.core.models import User
 from tests.support.http import csrf_token_from, sign_in
 from tests.support.personas import build_world
 
@@ -110,3 +112,23 @@ async def test_it_accepts_the_csrf_token_in_the_htmx_header(client, sqlite_datab
         follow_redirects=False,
     )
     assert response.status_code == 303
+
+
+async def test_a_deactivated_account_is_signed_out_on_its_next_request(client, sqlite_database):
+    world = await build_world(sqlite_database)
+    await sign_in(client, "alice@acme.test")
+    business_page = f"/b/{world.acme_client_one}"
+    assert (await client.get(business_page)).status_code == 200
+    async with sqlite_database.write() as session:
+        await session.execute(update(User).where(User.email == "alice@acme.test").values(is_active=False))
+    response = await client.get(business_page, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+    assert (await client.get("/clients", follow_redirects=False)).status_code == 303, "the session is gone"
+
+
+async def test_a_business_page_of_another_tenant_answers_404_with_a_valid_session(client, sqlite_database):
+    world = await build_world(sqlite_database)
+    await sign_in(client, "bob@bikes.test")
+    assert (await client.get(f"/b/{world.acme_client_one}")).status_code == 404
+    assert (await client.get(f"/b/{world.acme_client_one}/console")).status_code == 404

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from domains.core import repository as core
+from domains.core import web_sessions
 from domains.core.db import Database
 from domains.core.models import BusinessRole, FirmRole
 from domains.core.repository import BusinessAccess
@@ -26,6 +28,17 @@ class UserRecord:
     email: str
     display_name: str
     firm_roles: tuple[tuple[int, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRead:
+    """A web session's stored data and, when it names an active user, that user and their access to the
+    business the request is about (None when it names none, or the user may not see it)."""
+
+    data: bytes | None
+    user_id: int | None
+    user: UserRecord | None
+    access: BusinessAccess | None
 
 
 class AccountsDataOrchestrator:
@@ -53,6 +66,22 @@ class AccountsDataOrchestrator:
     async def get_user(self, user_id: int) -> UserRecord | None:
         async with self.db.read() as session:
             return await _user_record(session, user_id)
+
+    async def session_with_user(
+        self, key: str, user_id_of: Callable[[bytes], int | None], business_id: int | None
+    ) -> SessionRead:
+        """A web session and the user it names (`user_id_of` reads the id from the stored data), with
+        their access to `business_id`: the one read an authenticated request starts with."""
+        async with self.db.read() as session:
+            data = await web_sessions.load_session(session, key)
+            user_id = user_id_of(data) if data is not None else None
+            if user_id is None:
+                return SessionRead(data, None, None, None)
+            record = await _user_record(session, user_id)
+            access = None
+            if record is not None and business_id is not None:
+                access = await core.business_for_user(session, user_id, business_id)
+            return SessionRead(data, user_id, record, access)
 
     async def get_user_and_access(
         self, user_id: int, business_id: int

@@ -169,22 +169,25 @@ _UNREAD = ""
 
 
 async def load_business_snapshot(
-    session: AsyncSession, business_id: int, *, stamp: str | None = _UNREAD
+    session: AsyncSession, business_id: int, *, stamp: str | None = _UNREAD, name: str | None = None
 ) -> BusinessSnapshot:
     """Everything synced for one business, as the calculators' frozen input (home currency from QBO).
 
     Served from the in-process cache while the business's data-version stamp is unchanged; pass the
-    `stamp` when it was just read in this session, to spare reading it again.
+    `stamp` (and the business's `name`) when they were just read in this session, to spare reading them
+    again.
     """
     if stamp == _UNREAD:
         stamp = await books_stamp(session, business_id)
     if stamp is None:
         return await read_business_snapshot(session, business_id)
     cached = _SNAPSHOTS.get((business_id, stamp))
-    business = await core.business_row(session, business_id)
-    if business is None:
-        raise BusinessNotFoundError(business_id)
-    if cached is not None and cached.business_name == business.name:
+    if name is None:
+        business = await core.business_row(session, business_id)
+        if business is None:
+            raise BusinessNotFoundError(business_id)
+        name = business.name
+    if cached is not None and cached.business_name == name:
         return cached
     return _SNAPSHOTS.put((business_id, stamp), await read_business_snapshot(session, business_id))
 

@@ -31,7 +31,6 @@ from domains.core.data_versions import data_versions, versions_after
 from domains.core.db import Database, utcnow
 from domains.decisions import models as m
 from domains.decisions import repository as repo
-from domains.hygiene import repository as hygiene_repo
 from domains.qbo import repository as qbo_repo
 from domains.qbo.clock import Clock
 from domains.qbo.errors import QboError
@@ -410,17 +409,15 @@ class DecisionConsoleDataOrchestrator:
             as_of_for: Gives the business-local "today" from the business's time zone.
         """
         async with self.db.read() as session:
-            business = await core.business_row(session, business_id)
-            if business is None:
+            markers = await repo.console_markers(session, business_id)
+            if markers is None:
                 raise LookupError(business_id)
-            versions = await data_versions(session, business_id)
-            stamp = versions.books
-            triage = await hygiene_repo.triage_version(session, business_id)
-            snapshot = await load_business_snapshot(session, business_id, stamp=stamp)
-            queue = _QUEUE_STATE.get((business_id, versions.console)) if versions.console else None
+            stamp, console_stamp, triage = markers.books_stamp, markers.console_stamp, markers.triage_version
+            snapshot = await load_business_snapshot(session, business_id, stamp=stamp, name=markers.name)
+            queue = _QUEUE_STATE.get((business_id, console_stamp)) if console_stamp else None
             if queue is None:
-                queue = await self._queue_state(session, business_id, versions.console)
-            connected = await qbo_repo.has_connection(session, business_id)
+                queue = await self._queue_state(session, business_id, console_stamp)
+            connected = markers.connected
             bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
             if bill_emails is None:
                 emails = await session.execute(
@@ -431,7 +428,7 @@ class DecisionConsoleDataOrchestrator:
                 bill_emails = {qbo_id: email for qbo_id, email in emails}
                 if stamp is not None:
                     _BILL_EMAILS.put((business_id, stamp), bill_emails)
-            name, timezone = business.name, business.timezone
+            name, timezone = markers.name, markers.timezone
         as_of = as_of_for(timezone)
         return ConsoleData(
             business_id=business_id,

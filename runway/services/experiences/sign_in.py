@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from domains.core.passwords import hash_password, needs_rehash, verify_password
@@ -34,6 +35,18 @@ class CurrentUser:
         return bool(self.firms)
 
 
+@dataclass(frozen=True, slots=True)
+class SignedInSession:
+    """What `SignInService.session_at` read: the session's data, the user id it holds, that user (None:
+    removed or deactivated), and the business asked for (None: not this user's, or none asked for)."""
+
+    data: bytes | None
+    user_id: int | None
+    user: CurrentUser | None
+    business_id: int | None
+    business: BusinessContext | None
+
+
 class SignInService:
     """Checks credentials and loads the current user. Never says which of e-mail or password was wrong."""
 
@@ -58,6 +71,16 @@ class SignInService:
     async def current_user(self, user_id: int) -> CurrentUser | None:
         record = await self.data_orchestrator.get_user(user_id)
         return _current_user(record) if record is not None else None
+
+    async def session_at(
+        self, key: str, user_id_of: Callable[[bytes], int | None], business_id: int | None
+    ) -> SignedInSession:
+        """A web session's data and the signed-in user it names (with the business a request names, when
+        it names one), in one read."""
+        read = await self.data_orchestrator.session_with_user(key, user_id_of, business_id)
+        user = _current_user(read.user) if read.user is not None else None
+        business = business_context(read.access) if read.access is not None else None
+        return SignedInSession(read.data, read.user_id, user, business_id, business)
 
     async def current_user_at(
         self, user_id: int, business_id: int
