@@ -345,7 +345,7 @@ class Runway:
         days: Cash-zero date - ``as_of``; ``None`` when not burning.
         weeks: ``days`` ÷ 7 rounded to one decimal half away from zero; ``None`` when not burning.
         cash_zero_date: First simulated day below zero, else the extrapolated date; ``None`` when not
-            burning.
+            burning, or when that date is past the last one a calendar holds (year 9999).
         status: ``red`` / ``amber`` / ``green`` per the firm's settings (not burning is green).
         not_burning: No simulated day is below zero and ending W13 ≥ cash now.
         within_grid: The cash-zero date falls inside the simulated days (not extrapolated).
@@ -823,10 +823,12 @@ def _runway(as_of: dt.date, cash_now: int, days: tuple[DayBalance, ...], setting
         return Runway(None, None, None, settings.status_for(None), not_burning=True, within_grid=False)
     # m = (ending - cash now) ÷ N < 0, so ⌊ending ÷ (-m)⌋ = ⌊ending x N ÷ drop⌋, exact in integers.
     runway_days = simulated + (ending * simulated) // drop
+    # A burn of a few cents against a large balance reaches past the last date a calendar holds.
+    beyond_calendar = runway_days > (dt.date.max - as_of).days
     return Runway(
         days=runway_days,
         weeks=days_to_weeks(runway_days),
-        cash_zero_date=as_of + dt.timedelta(days=runway_days),
+        cash_zero_date=None if beyond_calendar else as_of + dt.timedelta(days=runway_days),
         status=settings.status_for(runway_days),
         not_burning=False,
         within_grid=False,

@@ -572,3 +572,12 @@ def test_result_queries():
     assert result.week_of(d("2025-06-02")) is None
     with pytest.raises(ValueError, match="after the last simulated day"):
         result.balance_on(d("2025-06-02"))
+
+
+def test_a_burn_too_slow_for_the_calendar_has_runway_days_but_no_cash_zero_date():
+    # Found by the receipt property: one cent due against a large balance extrapolates past year 9999.
+    snap = snapshot(accounts=[bank(10**15)], vendors=[vendor()], bills=[bill("B1", 1, due="2025-03-03")])
+    result = run(snap, d("2025-03-01")).runway
+    assert not result.not_burning
+    assert result.days is not None and result.days > (dt.date.max - d("2025-03-01")).days
+    assert result.cash_zero_date is None
