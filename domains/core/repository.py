@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import utcnow
+from domains.core.db import RowReader, utcnow
 from domains.core.models import AuditLog, Business, BusinessRole, Firm, FirmRole, Membership, User
 
 
@@ -177,20 +177,20 @@ def _request_statements() -> tuple[Any, Any, Any]:
     return every_business, one_business, active_user
 
 
-async def businesses_for_user(session: AsyncSession, user_id: int) -> list[BusinessAccess]:
+async def businesses_for_user(session: RowReader, user_id: int) -> list[BusinessAccess]:
     """Every business the user can see: its firms' clients and the businesses it belongs to directly."""
     rows = await session.execute(_request_statements()[0], {"user_id": user_id})
     return list(_best_access(rows).values())
 
 
-async def business_for_user(session: AsyncSession, user_id: int, business_id: int) -> BusinessAccess | None:
+async def business_for_user(session: RowReader, user_id: int, business_id: int) -> BusinessAccess | None:
     """The business if this user may see it, else None (callers answer 404, never 403)."""
     rows = await session.execute(_request_statements()[1], {"user_id": user_id, "business_id": business_id})
     return _best_access(rows).get(business_id)
 
 
 async def active_user_with_firm_roles(
-    session: AsyncSession, user_id: int
+    session: RowReader, user_id: int
 ) -> tuple[tuple[int, str, str], list[tuple[int, str, str]]] | None:
     """An active user's (id, email, display name) and (firm_id, firm_name, role) for each firm it belongs
     to, in one statement."""

@@ -9,11 +9,11 @@ from typing import Any, cast
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import utcnow
+from domains.core.db import RowReader, utcnow
 from domains.core.models import WebSession
 
 
-async def load_session(session: AsyncSession, key: str, now: dt.datetime | None = None) -> bytes | None:
+async def load_session(session: RowReader, key: str, now: dt.datetime | None = None) -> bytes | None:
     row = (await session.execute(_session_by_key(), {"key": key})).first()
     if row is None:
         return None

@@ -15,7 +15,7 @@ from sqlalchemy import Table, and_, bindparam, case, delete, func, null, select,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import utcnow
+from domains.core.db import RowReader, utcnow
 from domains.core.models import Business
 from domains.hygiene.models import (
     HygieneDismissal,
@@ -255,7 +255,7 @@ async def load_triage_state(session: AsyncSession, business_id: int) -> TriageSt
     )
 
 
-async def businesses(session: AsyncSession, business_ids: Iterable[int]) -> list[Any]:
+async def businesses(session: RowReader, business_ids: Iterable[int]) -> list[Any]:
     """The businesses with these ids, as rows of the business table's columns (the caller has already
     scoped the ids to a user)."""
     ids = list(business_ids)
@@ -290,7 +290,7 @@ def _evaluation_statements() -> tuple[Any, Any]:
     return states, runs
 
 
-async def evaluation_states(session: AsyncSession, business_ids: Iterable[int]) -> dict[int, EvaluationState]:
+async def evaluation_states(session: RowReader, business_ids: Iterable[int]) -> dict[int, EvaluationState]:
     """Each business's register state and sync markers, in two queries for any number of businesses."""
     ids = list(business_ids)
     if not ids:
@@ -393,7 +393,7 @@ def _register_row() -> Any:
     return _register_select(*_where_bound_key(_tables()[0].c))
 
 
-async def register_row(session: AsyncSession, business_id: int, key: IssueKey) -> RegisterRow | None:
+async def register_row(session: RowReader, business_id: int, key: IssueKey) -> RegisterRow | None:
     """One open register entry of a business, with its dismissal and snooze."""
     row = (await session.execute(_register_row(), _key_params(business_id, key))).first()
     return RegisterRow(*tuple(row)) if row is not None else None
@@ -478,7 +478,7 @@ async def register_counts(
 
 
 async def register_details(
-    session: AsyncSession, business_id: int, entry_ids: Iterable[int]
+    session: RowReader, business_id: int, entry_ids: Iterable[int]
 ) -> dict[int, RegisterDetail]:
     """The wording, parameters and stored display of some of a business's register entries."""
     ids = list(entry_ids)

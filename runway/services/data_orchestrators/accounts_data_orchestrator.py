@@ -72,7 +72,7 @@ class AccountsDataOrchestrator:
     ) -> SessionRead:
         """A web session and the user it names (`user_id_of` reads the id from the stored data), with
         their access to `business_id`: the one read an authenticated request starts with."""
-        async with self.db.read() as session:
+        async with self.db.quick_read() as session:
             data = await web_sessions.load_session(session, key)
             user_id = user_id_of(data) if data is not None else None
             if user_id is None:

@@ -27,7 +27,7 @@ from domains.ap.models import Bill, BillPayment, Vendor
 from domains.ar.models import Customer, Invoice, Payment
 from domains.bank.models import Purchase
 from domains.core import repository as core
-from domains.core.db import Database, utcnow
+from domains.core.db import Database, RowReader, utcnow
 from domains.hygiene import repository as repo
 from domains.hygiene.repository import EvaluationState, IssueKey, RegisterRow, TriageState
 from domains.qbo.errors import QboError
@@ -717,11 +717,11 @@ class HygieneTrayDataOrchestrator:
         """One issue from the business's register (brought up to date first), with its detail and display:
         one read when the register is current, as it is between syncs. `firm_of` (user id, firm id): also
         the states of the firm's clients that user reaches through the firm (see `firm_states`)."""
-        async with self.db.read() as session:
+        async with self.db.quick_read() as session:
             found = await self._entry_read(session, business_id, key, now, firm_of)
         if found is None:  # the register is behind: bring it up to date, then read again
             await self._current_registers([business_id], now)
-            async with self.db.read() as session:
+            async with self.db.quick_read() as session:
                 found = await self._entry_read(session, business_id, key, now, firm_of, require_current=False)
         if found is None:
             raise HygieneIssueNotFoundError(f"no business {business_id}")
@@ -729,7 +729,7 @@ class HygieneTrayDataOrchestrator:
 
     async def _entry_read(
         self,
-        session: Any,
+        session: RowReader,
         business_id: int,
         key: IssueKey,
         now: dt.datetime,
