@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import utcnow
+from domains.core.db import RowReader, RowWriter, utcnow
 from domains.core.models import BusinessDataVersion
 
 
@@ -28,7 +28,7 @@ class DataVersions:
     console: str | None
 
 
-async def data_versions(session: AsyncSession, business_id: int, *, lock: bool = False) -> DataVersions:
+async def data_versions(session: RowReader, business_id: int, *, lock: bool = False) -> DataVersions:
     """Both stamps. ``lock``: hold the row until the transaction ends (PostgreSQL; SQLite writers are
     serialised anyway), so a writer knows which state its change was made on."""
     row = (await session.execute(_versions_of(lock), {"business_id": business_id})).first()
@@ -50,7 +50,7 @@ async def data_version(session: AsyncSession, business_id: int) -> str | None:
     return (await data_versions(session, business_id)).books
 
 
-def versions_after(session: AsyncSession, business_id: int, before: DataVersions) -> DataVersions:
+def versions_after(session: RowWriter, business_id: int, before: DataVersions) -> DataVersions:
     """The stamps this transaction commits: `before` (read under lock) with each one it replaced.
 
     A first row's books stamp is not reported (it stays ``None``, which no cache is keyed by)."""
@@ -61,12 +61,12 @@ def versions_after(session: AsyncSession, business_id: int, before: DataVersions
     )
 
 
-async def bump_data_version(session: AsyncSession, business_id: int) -> str:
+async def bump_data_version(session: RowWriter, business_id: int) -> str:
     """Give the business's books a new stamp, in the caller's transaction (it commits with the change)."""
     return await _bump(session, business_id, "stamp")
 
 
-async def bump_console_version(session: AsyncSession, business_id: int) -> str:
+async def bump_console_version(session: RowWriter, business_id: int) -> str:
     """Give the business's decision queue a new stamp, in the caller's transaction."""
     return await _bump(session, business_id, "console_stamp")
 
@@ -75,7 +75,7 @@ async def bump_console_version(session: AsyncSession, business_id: int) -> str:
 _BUMPED = "runway.bumped_data_versions"
 
 
-async def _bump(session: AsyncSession, business_id: int, column: str) -> str:
+async def _bump(session: RowWriter, business_id: int, column: str) -> str:
     stamp = secrets.token_hex(16)
     # A first row needs a books stamp too: a fresh one only makes caches read the books once more.
     values = {"business_id": business_id, "stamp": stamp, "console_stamp": None, "changed_at": utcnow()}

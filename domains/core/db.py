@@ -259,6 +259,17 @@ class RowReader(Protocol):
     async def scalar(self, statement: Any, params: Any = None, /) -> Any: ...
 
 
+class RowWriter(RowReader, Protocol):
+    """What `Database.quick_write` hands out: a `RowReader` whose statements write too, in one transaction
+    committed at the end. `get_bind()` tells the dialect; `info` holds what the transaction reports
+    (for example the data stamps it replaced). An `AsyncSession` is one too."""
+
+    @property
+    def info(self) -> dict[Any, Any]: ...
+
+    def get_bind(self) -> Any: ...
+
+
 class _SyncRowReader:
     __slots__ = ("_connection",)
 
@@ -270,6 +281,13 @@ class _SyncRowReader:
 
     async def scalar(self, statement: Any, params: Any = None, /) -> Any:
         return self._connection.scalar(statement, params)
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self._connection.info
+
+    def get_bind(self) -> Connection:
+        return self._connection
 
 
 class _AsyncRowReader:
@@ -345,14 +363,26 @@ class Database:
             _install_sqlite_pragmas(self.read_engine.sync_engine, immediate=False)
             _install_sqlite_pragmas(self.write_engine.sync_engine, immediate=True)
             _install_sqlite_pragmas(self.small_write_engine.sync_engine, immediate=True, busy_timeout_ms=0)
+            # Small writes of Core statements (`quick_write`): the same, with BEGIN IMMEDIATE and no busy
+            # timeout (another process's lock is waited for asynchronously, as for `write(small=True)`).
+            self.quick_write_engine: Engine | None = None
             if self.quick_engine is not None:
+                self.quick_write_engine = create_engine(
+                    "sqlite://",
+                    creator=lambda: sqlite3.connect(database, isolation_level=None, check_same_thread=False),
+                    poolclass=QueuePool,
+                    pool_size=2,
+                    max_overflow=2,
+                    **engine_options,
+                )
                 _install_sqlite_pragmas(self.quick_engine, immediate=False)
+                _install_sqlite_pragmas(self.quick_write_engine, immediate=True, busy_timeout_ms=0)
         else:
             engine = create_async_engine(
                 url, pool_pre_ping=True, pool_size=10, max_overflow=10, **engine_options
             )
             self.read_engine = self.write_engine = self.small_write_engine = engine
-            self.quick_engine = None
+            self.quick_engine = self.quick_write_engine = None
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._small_write_sessions = async_sessionmaker(self.small_write_engine, expire_on_commit=False)
@@ -392,6 +422,43 @@ class Database:
             return
         with self.quick_engine.connect() as connection:  # closing it rolls the transaction back
             yield _SyncRowReader(connection)
+
+    @asynccontextmanager
+    async def quick_write(self) -> AsyncIterator[RowWriter]:
+        """`write(small=True)` for Core statements only (a triage action): on SQLite on a synchronous
+        connection (see `quick_read`), committed on success and rolled back on any exception."""
+        if self.quick_write_engine is None:
+            async with self.write(small=True) as session:
+                yield session
+            return
+        async with self._lock():
+            connection = await self._begun(self.quick_write_engine)
+            try:
+                yield _SyncRowReader(connection)
+            except BaseException:
+                connection.rollback()
+                raise
+            else:
+                connection.commit()
+            finally:
+                connection.close()
+
+    async def _begun(self, engine: Engine) -> Connection:
+        """A connection whose BEGIN IMMEDIATE has succeeded, waiting for another process's write lock
+        asynchronously (as `_small_write_session` does)."""
+        deadline = asyncio.get_running_loop().time() + _BUSY_WAIT_SECONDS
+        pause = 0.001
+        while True:
+            connection = engine.connect()
+            try:
+                connection.begin()
+                return connection
+            except OperationalError as error:
+                connection.close()
+                if not _is_busy(error) or asyncio.get_running_loop().time() + pause > deadline:
+                    raise
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     @asynccontextmanager
     async def write(self, *, small: bool = False) -> AsyncIterator[AsyncSession]:
@@ -444,8 +511,9 @@ class Database:
             await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
-        if self.quick_engine is not None:
-            self.quick_engine.dispose()
+        for engine in (self.quick_engine, self.quick_write_engine):
+            if engine is not None:
+                engine.dispose()
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()

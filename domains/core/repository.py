@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import RowReader, utcnow
+from domains.core.db import RowReader, RowWriter, utcnow
 from domains.core.models import AuditLog, Business, BusinessRole, Firm, FirmRole, Membership, User
 
 
@@ -214,7 +214,7 @@ async def firm_roles_for_user(session: AsyncSession, user_id: int) -> list[tuple
 
 
 async def add_audit_entry(
-    session: AsyncSession,
+    session: RowWriter,
     *,
     action: str,
     business_id: int | None = None,

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.data_versions import bump_console_version
-from domains.core.db import utcnow
+from domains.core.db import RowReader, RowWriter, utcnow
 from domains.core.models import Business, BusinessDataVersion, User
 from domains.decisions.models import (
     APPROVED,
@@ -99,7 +99,7 @@ async def current_decision_rows(session: AsyncSession, business_id: int) -> list
     )
 
 
-async def current_decision_for(session: AsyncSession, business_id: int, entity_type: str, qbo_id: str) -> Any:
+async def current_decision_for(session: RowReader, business_id: int, entity_type: str, qbo_id: str) -> Any:
     """The item's current decision as a plain row (attribute access by column name), or None."""
     params = {"business_id": business_id, "entity_type": entity_type, "qbo_id": qbo_id}
     return (await session.execute(_current_for_item(), params)).first()
@@ -144,7 +144,7 @@ async def list_decisions(session: AsyncSession, business_id: int) -> list[Decisi
     )
 
 
-async def add_decision(session: AsyncSession, business_id: int, **values: Any) -> Any:
+async def add_decision(session: RowWriter, business_id: int, **values: Any) -> Any:
     """Insert the item's new current decision and answer it as a plain row (one INSERT ... RETURNING)."""
     row = (
         await session.execute(
@@ -162,7 +162,7 @@ def _decision_insert() -> Any:
 
 
 async def change_decision(
-    session: AsyncSession, business_id: int, decision_id: int, seen_version: int, **values: Any
+    session: RowWriter, business_id: int, decision_id: int, seen_version: int, **values: Any
 ) -> bool:
     """Compare-and-set: apply `values` and bump the version only if the version is still `seen_version`."""
     result = await session.execute(
@@ -197,7 +197,7 @@ async def last_undoable_by(
     )
 
 
-async def user_labels(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+async def user_labels(session: RowReader, user_ids: Iterable[int | None]) -> dict[int, str]:
     """Display name (else e-mail) of each user id."""
     ids = sorted({i for i in user_ids if i is not None})
     if not ids:

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, delete, func, null, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import RowReader, utcnow
+from domains.core.db import RowReader, RowWriter, utcnow
 from domains.core.models import Business
 from domains.hygiene.models import (
     HygieneDismissal,
@@ -446,7 +446,7 @@ def _register_count_statements(by_entity: bool) -> tuple[Any, Any]:
 
 
 async def register_counts(
-    session: AsyncSession,
+    session: RowWriter,
     business_id: int,
     *,
     as_of: dt.date,
@@ -497,7 +497,7 @@ def _details_by_id() -> Any:
 
 
 async def resolved_since(
-    session: AsyncSession, business_ids: Iterable[int], since: dt.datetime
+    session: RowWriter, business_ids: Iterable[int], since: dt.datetime
 ) -> list[tuple[int, dt.datetime]]:
     """(business id, resolved at) of register entries resolved at or after `since`."""
     ids = list(business_ids)
@@ -566,7 +566,7 @@ async def bump_state(
 
 
 async def store_summary(
-    session: AsyncSession, business_id: int, summary: Summary, *, version: int | None = None
+    session: RowWriter, business_id: int, summary: Summary, *, version: int | None = None
 ) -> None:
     """Keep the business's latest summary; `version`: the state version it was worked out at, when the
     caller knows it and the summary carries its flagged balance (see `HygieneState.summary_version`).
@@ -586,8 +586,8 @@ async def store_summary(
     params = {f"new_{name}": value for name, value in values.items()}
     result = await session.execute(_summary_update(), {"state_of": business_id, **params})
     if not getattr(result, "rowcount", 0):
-        session.add(HygieneState(business_id=business_id, version=0, evaluated_run_id=None, **values))
-        await session.flush()
+        state = cast(Table, HygieneState.__table__)
+        await session.execute(insert(state), {"business_id": business_id, "version": 0, **values})
 
 
 @functools.cache
@@ -621,12 +621,16 @@ class TriageVersion:
     summary_version: int | None
 
 
-async def bump_triage_version(session: AsyncSession, business_id: int) -> TriageVersion:
+async def bump_triage_version(session: RowWriter, business_id: int) -> TriageVersion:
     """Raise the business's triage version (see `bump_state`) and answer the state it leaves: one UPDATE
     ... RETURNING, or an INSERT for a business that has no state row yet."""
     row = (await session.execute(_version_bump(), {"state_of": business_id, "now": utcnow()})).first()
     if row is None:
-        await bump_state(session, business_id)
+        # The business's first triage: its state row starts at version 1.
+        state = cast(Table, HygieneState.__table__)
+        await session.execute(
+            insert(state), {"business_id": business_id, "version": 1, "updated_at": utcnow()}
+        )
         return TriageVersion(1, None, None, None)
     return TriageVersion(row.version, row.open_cents, _summary(row), row.summary_version)
 
@@ -665,7 +669,7 @@ def _summary(row: Any) -> Summary:
 
 
 async def put_dismissal(
-    session: AsyncSession, business_id: int, key: IssueKey, *, fingerprint: str, user_id: int | None
+    session: RowWriter, business_id: int, key: IssueKey, *, fingerprint: str, user_id: int | None
 ) -> None:
     """Dismiss (again): one upsert on the issue's key."""
     params = {**_key_params(business_id, key), "fingerprint": fingerprint, "user_id": user_id}
@@ -675,7 +679,7 @@ async def put_dismissal(
     )
 
 
-async def delete_dismissal(session: AsyncSession, business_id: int, key: IssueKey) -> bool:
+async def delete_dismissal(session: RowWriter, business_id: int, key: IssueKey) -> bool:
     result = await session.execute(_by_key("delete", HygieneDismissal), _key_params(business_id, key))
     return bool(getattr(result, "rowcount", 0))
 
@@ -686,7 +690,7 @@ async def delete_dismissals(session: AsyncSession, business_id: int, keys: Itera
 
 
 async def put_snooze(
-    session: AsyncSession,
+    session: RowWriter,
     business_id: int,
     key: IssueKey,
     *,
@@ -702,7 +706,7 @@ async def put_snooze(
     )
 
 
-def _dialect(session: AsyncSession) -> str:
+def _dialect(session: RowWriter) -> str:
     return session.get_bind().dialect.name
 
 
@@ -719,7 +723,7 @@ def _upsert(dialect: str, model: Any, replaced: tuple[str, ...]) -> Any:
     )
 
 
-async def delete_snooze(session: AsyncSession, business_id: int, key: IssueKey) -> bool:
+async def delete_snooze(session: RowWriter, business_id: int, key: IssueKey) -> bool:
     result = await session.execute(_by_key("delete", HygieneSnooze), _key_params(business_id, key))
     return bool(getattr(result, "rowcount", 0))
 

@@ -511,7 +511,7 @@ class DecisionConsoleDataOrchestrator:
             StaleDecisionError: Someone changed the item's decision since (or finalize has it).
         """
         try:
-            async with self.db.write(small=True) as session:
+            async with self.db.quick_write() as session:
                 before = await data_versions(session, business_id, lock=True)
                 current = await repo.current_decision_for(session, business_id, new.entity_type, new.qbo_id)
                 await self._check_seen(session, current, seen)

@@ -948,7 +948,7 @@ class HygieneTrayDataOrchestrator:
         """One triage action in one small write: the object's share of the summary before it, the change
         (which answers the issue's status before and what it became, or None when nothing changed), its
         audit entry, a new state version, and the summary after it (see `_summarized`)."""
-        async with self.db.write(small=True) as session:
+        async with self.db.quick_write() as session:
             before = await self._share_before(session, business_id, issue, current)
             audited = await change(session)
             if audited is not None:
