@@ -53,7 +53,7 @@ class ConsoleMarkers:
     connected: bool
 
 
-async def console_markers(session: AsyncSession, business_id: int) -> ConsoleMarkers | None:
+async def console_markers(session: RowReader, business_id: int) -> ConsoleMarkers | None:
     """The business's `ConsoleMarkers`, or None when there is no such business."""
     row = (await session.execute(_markers_statement(), {"business_id": business_id})).first()
     if row is None:

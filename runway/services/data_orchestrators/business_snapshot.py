@@ -168,6 +168,12 @@ async def books_stamp(session: AsyncSession, business_id: int) -> str | None:
 _UNREAD = ""
 
 
+def cached_business_snapshot(business_id: int, stamp: str | None, name: str) -> BusinessSnapshot | None:
+    """The snapshot `load_business_snapshot` would serve from its cache for this stamp and name, if any."""
+    cached = _SNAPSHOTS.get((business_id, stamp)) if stamp is not None else None
+    return cached if cached is not None and cached.business_name == name else None
+
+
 async def load_business_snapshot(
     session: AsyncSession, business_id: int, *, stamp: str | None = _UNREAD, name: str | None = None
 ) -> BusinessSnapshot:

@@ -40,7 +40,10 @@ from domains.synced import get_entity
 from runway.services.calculators.priority_calculator import IssueRef
 from runway.services.calculators.snapshots import BusinessSnapshot, PlannedDate
 from runway.services.data_orchestrators.books_cache import BooksCache
-from runway.services.data_orchestrators.business_snapshot import load_business_snapshot
+from runway.services.data_orchestrators.business_snapshot import (
+    cached_business_snapshot,
+    load_business_snapshot,
+)
 from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import HygieneTrayDataOrchestrator
 
 log = structlog.get_logger("runway.console")
@@ -408,31 +411,22 @@ class DecisionConsoleDataOrchestrator:
             business_id: The business.
             as_of_for: Gives the business-local "today" from the business's time zone.
         """
-        async with self.db.read() as session:
-            markers = await repo.console_markers(session, business_id)
-            if markers is None:
-                raise LookupError(business_id)
-            stamp, console_stamp, triage = markers.books_stamp, markers.console_stamp, markers.triage_version
-            snapshot = await load_business_snapshot(session, business_id, stamp=stamp, name=markers.name)
-            queue = _QUEUE_STATE.get((business_id, console_stamp)) if console_stamp else None
-            if queue is None:
-                queue = await self._queue_state(session, business_id, console_stamp)
-            connected = markers.connected
-            bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
-            if bill_emails is None:
-                emails = await session.execute(
-                    select(Invoice.qbo_id, Invoice.bill_email).where(
-                        Invoice.business_id == business_id, Invoice.balance_cents > 0
-                    )
-                )
-                bill_emails = {qbo_id: email for qbo_id, email in emails}
-                if stamp is not None:
-                    _BILL_EMAILS.put((business_id, stamp), bill_emails)
-            name, timezone = markers.name, markers.timezone
+        # Between syncs and other tabs' decisions everything but the markers is cached under them: one
+        # short read then. Otherwise all is read again in one transaction, markers included.
+        async with self.db.quick_read() as reader:
+            markers = await repo.console_markers(reader, business_id)
+        if markers is None:
+            raise LookupError(business_id)
+        cached = self._cached(business_id, markers)
+        if cached is not None:
+            snapshot, queue, bill_emails = cached
+        else:
+            markers, snapshot, queue, bill_emails = await self._read_console(business_id)
+        stamp, triage, timezone = markers.books_stamp, markers.triage_version, markers.timezone
         as_of = as_of_for(timezone)
         return ConsoleData(
             business_id=business_id,
-            business_name=name,
+            business_name=markers.name,
             timezone=timezone,
             as_of=as_of,
             snapshot=snapshot,
@@ -444,9 +438,46 @@ class DecisionConsoleDataOrchestrator:
             open_issues=await self._blocking_issues(business_id, as_of, stamp, triage),
             pay_run_weekday=queue.pay_run_weekday,
             batch=queue.batch,
-            connected=connected,
+            connected=markers.connected,
             bill_emails=bill_emails,
         )
+
+    @staticmethod
+    def _cached(
+        business_id: int, markers: repo.ConsoleMarkers
+    ) -> tuple[BusinessSnapshot, _QueueState, dict[str, str | None]] | None:
+        stamp, console_stamp = markers.books_stamp, markers.console_stamp
+        snapshot = cached_business_snapshot(business_id, stamp, markers.name)
+        queue = _QUEUE_STATE.get((business_id, console_stamp)) if console_stamp else None
+        bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
+        if snapshot is None or queue is None or bill_emails is None:
+            return None
+        return snapshot, queue, bill_emails
+
+    async def _read_console(
+        self, business_id: int
+    ) -> tuple[repo.ConsoleMarkers, BusinessSnapshot, _QueueState, dict[str, str | None]]:
+        """The markers and what is derived under them, read in one transaction (and cached)."""
+        async with self.db.read() as session:
+            markers = await repo.console_markers(session, business_id)
+            if markers is None:
+                raise LookupError(business_id)
+            stamp, console_stamp = markers.books_stamp, markers.console_stamp
+            snapshot = await load_business_snapshot(session, business_id, stamp=stamp, name=markers.name)
+            queue = _QUEUE_STATE.get((business_id, console_stamp)) if console_stamp else None
+            if queue is None:
+                queue = await self._queue_state(session, business_id, console_stamp)
+            bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
+            if bill_emails is None:
+                emails = await session.execute(
+                    select(Invoice.qbo_id, Invoice.bill_email).where(
+                        Invoice.business_id == business_id, Invoice.balance_cents > 0
+                    )
+                )
+                bill_emails = {qbo_id: email for qbo_id, email in emails}
+                if stamp is not None:
+                    _BILL_EMAILS.put((business_id, stamp), bill_emails)
+        return markers, snapshot, queue, bill_emails
 
     async def _queue_state(self, session: Any, business_id: int, stamp: str | None) -> _QueueState:
         """The decision queue's own state as the database holds it (kept under its stamp when it has one)."""
