@@ -424,20 +424,20 @@ def _register_count_statements(by_entity: bool) -> tuple[Any, Any]:
     hidden_recently = (dismissal.id.is_not(None) & (dismissal.created_at >= since)) | (
         dismissal.id.is_(None) & snooze.id.is_not(None) & (snooze.created_at >= since)
     )
+    flag = issue.severity.in_(bindparam("flag", expanding=True))
+    payable = issue.entity_type.in_(("bill", "invoice"))
     counts = joined.with_only_columns(
         issue.severity,
         func.sum(case((shown, 1), else_=0)),
         func.sum(case((hidden_recently, 1), else_=0)),
+        # One object's flagged balance is its largest flagged entry's balance (see `flagged` below).
+        func.max(case((and_(shown, flag, payable), issue.item_balance_cents))),
     ).group_by(issue.severity)
     flagged_items = (
         joined.with_only_columns(
             issue.entity_type, issue.qbo_id, func.max(issue.item_balance_cents).label("balance")
         )
-        .where(
-            shown,
-            issue.severity.in_(bindparam("flag", expanding=True)),
-            issue.entity_type.in_(("bill", "invoice")),
-        )
+        .where(shown, flag, payable)
         .group_by(issue.entity_type, issue.qbo_id)
         .subquery()
     )
@@ -470,9 +470,15 @@ async def register_counts(
     counts = await session.execute(counts_statement, params)
     by_severity: dict[str, int] = {}
     hidden_since = 0
-    for severity, shown_count, hidden_count in counts.all():
+    largest: list[int] = []
+    for severity, shown_count, hidden_count, flagged_balance in counts.all():
         by_severity[severity] = int(shown_count or 0)
         hidden_since += int(hidden_count or 0)
+        if flagged_balance is not None:
+            largest.append(int(flagged_balance))
+    if entity is not None:
+        # One object: the counts query already holds its flagged balance, spare the second statement.
+        return by_severity, hidden_since, max(largest, default=0)
     flagged = await session.scalar(flagged_statement, params)
     return by_severity, hidden_since, int(flagged or 0)
 
