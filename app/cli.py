@@ -67,8 +67,25 @@ def serve(host: str, port: int) -> None:
 
     settings = _settings()
     app = create_app(settings)
+    _tune_garbage_collector()
     click.echo(f"Runway is at http://{host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True)
+
+
+def _tune_garbage_collector() -> None:
+    """A request allocates a few thousand objects that reference counting frees; at the default threshold
+    (700) the collector ran once or more a request, and its older generations' pauses (1-5 ms) were much
+    of a dismiss's p99. What the app loaded at startup (modules, mappings, templates) never becomes
+    garbage: it leaves the collector's walks altogether."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+
+
+# Allocations between collections of the youngest generation (Python's default: 700).
+GC_YOUNG_THRESHOLD = 10_000
 
 
 @main.command("create-user")
