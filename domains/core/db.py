@@ -108,8 +108,12 @@ def _install_sqlite_pragmas(engine: Engine, *, immediate: bool, busy_timeout_ms:
         # Let SQLAlchemy, not the driver, decide when transactions begin (needed for BEGIN IMMEDIATE).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # WAL is a property of the file, kept once set. Setting it again is not free: while another process
+        # holds the write lock it fails at once ("database is locked"), so a connection opened then would.
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -250,6 +254,17 @@ def _sqlite_creator(url: str, connection: Callable[[Any], aiosqlite.Connection])
     return connect
 
 
+def _sync_sqlite_engine(database: str, *, pool_size: int, options: dict[str, Any]) -> Engine:
+    return create_engine(
+        "sqlite://",
+        creator=lambda: sqlite3.connect(database, isolation_level=None, check_same_thread=False),
+        poolclass=QueuePool,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        **options,
+    )
+
+
 class RowReader(Protocol):
     """What `Database.quick_read` hands out, and all that the functions reading with it use: statements
     run to plain rows. An `AsyncSession` is one too, so those functions serve any read."""
@@ -343,39 +358,21 @@ class Database:
                 max_overflow=2,
                 **engine_options,
             )
-            # Short reads of a few rows (`quick_read`): SQLAlchemy's synchronous engine on the loop's thread.
-            # The reads above run there too (inline connections), but through the asyncio adapter, which
-            # costs about 70 µs a statement more: three times what the statements themselves take.
-            database = make_url(url).database or ":memory:"
-            # (An in-memory database is one per connection: its quick reads go through `read_engine`.)
-            self.quick_engine: Engine | None = (
-                None
-                if database == ":memory:"
-                else create_engine(
-                    "sqlite://",
-                    creator=lambda: sqlite3.connect(database, isolation_level=None, check_same_thread=False),
-                    poolclass=QueuePool,
-                    pool_size=8,
-                    max_overflow=8,
-                    **engine_options,
-                )
-            )
             _install_sqlite_pragmas(self.read_engine.sync_engine, immediate=False)
             _install_sqlite_pragmas(self.write_engine.sync_engine, immediate=True)
             _install_sqlite_pragmas(self.small_write_engine.sync_engine, immediate=True, busy_timeout_ms=0)
-            # Small writes of Core statements (`quick_write`): the same, with BEGIN IMMEDIATE and no busy
-            # timeout (another process's lock is waited for asynchronously, as for `write(small=True)`).
+            # `quick_read` and `quick_write`: SQLAlchemy's synchronous engine on the loop's thread. The reads
+            # and small writes above run there too (inline connections), but through the asyncio adapter,
+            # which costs about 70 µs a statement more: three times what the statements themselves take.
+            # (An in-memory database is one per connection: there they use the engines above.)
+            database = make_url(url).database or ":memory:"
+            self.quick_engine: Engine | None = None
             self.quick_write_engine: Engine | None = None
-            if self.quick_engine is not None:
-                self.quick_write_engine = create_engine(
-                    "sqlite://",
-                    creator=lambda: sqlite3.connect(database, isolation_level=None, check_same_thread=False),
-                    poolclass=QueuePool,
-                    pool_size=2,
-                    max_overflow=2,
-                    **engine_options,
-                )
+            if database != ":memory:":
+                self.quick_engine = _sync_sqlite_engine(database, pool_size=8, options=engine_options)
+                self.quick_write_engine = _sync_sqlite_engine(database, pool_size=2, options=engine_options)
                 _install_sqlite_pragmas(self.quick_engine, immediate=False)
+                # No busy timeout: another process's lock is waited for asynchronously (see `_begun`).
                 _install_sqlite_pragmas(self.quick_write_engine, immediate=True, busy_timeout_ms=0)
         else:
             engine = create_async_engine(
@@ -425,8 +422,8 @@ class Database:
 
     @asynccontextmanager
     async def quick_write(self) -> AsyncIterator[RowWriter]:
-        """`write(small=True)` for Core statements only (a triage action): on SQLite on a synchronous
-        connection (see `quick_read`), committed on success and rolled back on any exception."""
+        """`write(small=True)` for Core statements only (a triage action, a keypress's decision): on SQLite
+        on a synchronous connection (see `quick_read`), committed on success, rolled back on any exception."""
         if self.quick_write_engine is None:
             async with self.write(small=True) as session:
                 yield session
@@ -449,12 +446,15 @@ class Database:
         deadline = asyncio.get_running_loop().time() + _BUSY_WAIT_SECONDS
         pause = 0.001
         while True:
-            connection = engine.connect()
+            connection: Connection | None = None
             try:
+                # A new connection's set-up may meet the lock too (see `_install_sqlite_pragmas`).
+                connection = engine.connect()
                 connection.begin()
                 return connection
             except OperationalError as error:
-                connection.close()
+                if connection is not None:
+                    connection.close()
                 if not _is_busy(error) or asyncio.get_running_loop().time() + pause > deadline:
                     raise
             await asyncio.sleep(pause)

@@ -82,3 +82,42 @@ async def test_a_failed_write_transaction_leaves_nothing_behind(database: Databa
     async with database.read() as session:
         notes = list(await session.scalars(select(AuditLog.note)))
     assert notes == ["whole"]
+
+
+async def test_quick_reads_and_writes_go_on_beside_another_writer_and_commit_whole(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        async with db.quick_read() as reader:  # the app has opened the file (in WAL mode) before
+            assert await reader.scalar(select(func.count()).select_from(Firm)) == 0
+        other = sqlite3.connect(_path(sqlite_url), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO firms (name, created_at) VALUES ('Not committed', '2026-11-27 00:00:00')")
+        try:
+            async with asyncio.timeout(2), db.quick_read() as reader:
+                assert await reader.scalar(select(func.count()).select_from(Firm)) == 0
+
+            async def audit(note: str) -> None:
+                async with db.quick_write() as writer:
+                    await core.add_audit_entry(writer, action="test.quick", note=note)
+
+            # The quick write engine's first connection is opened under the other process's lock.
+            writing = asyncio.create_task(audit("after the lock"))
+            await asyncio.sleep(0.2)
+            assert not writing.done(), "the write waits for the other process's lock, the loop does not"
+            other.execute("COMMIT")
+            await asyncio.wait_for(writing, 5)
+        finally:
+            other.close()
+
+        async def half_done() -> None:
+            async with db.quick_write() as writer:
+                await core.add_audit_entry(writer, action="test.quick", note="half done")
+                raise RuntimeError("the request failed after one statement")
+
+        with pytest.raises(RuntimeError):
+            await half_done()
+        async with db.quick_read() as reader:
+            notes = (await reader.execute(select(AuditLog.note).order_by(AuditLog.id))).scalars().all()
+        assert notes == ["after the lock"], "a failed quick write leaves nothing behind"
+    finally:
+        await db.dispose()
