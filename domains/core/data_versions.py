@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import RowReader, RowWriter, utcnow
+from domains.core.db import RowReader, RowWriter, dialect_of, utcnow
 from domains.core.models import BusinessDataVersion
 
 
@@ -80,7 +80,7 @@ async def _bump(session: RowWriter, business_id: int, column: str) -> str:
     # A first row needs a books stamp too: a fresh one only makes caches read the books once more.
     values = {"business_id": business_id, "stamp": stamp, "console_stamp": None, "changed_at": utcnow()}
     values[column] = stamp
-    await session.execute(_bump_statement(session.get_bind().dialect.name, column), values)
+    await session.execute(_bump_statement(dialect_of(session), column), values)
     session.info.setdefault(_BUMPED, {})[(business_id, column)] = stamp
     return stamp
 

@@ -285,6 +285,11 @@ class RowWriter(RowReader, Protocol):
     def get_bind(self) -> Any: ...
 
 
+def dialect_of(session: RowWriter) -> str:
+    """The database dialect's name ("sqlite", "postgresql") of a session or quick writer."""
+    return str(session.get_bind().dialect.name)
+
+
 class _SyncRowReader:
     __slots__ = ("_connection",)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -79,15 +80,25 @@ async def get_business(session: AsyncSession, business_id: int) -> Business | No
     return await session.get(Business, business_id)
 
 
-async def business_row(session: AsyncSession, business_id: int) -> Any:
-    """The business's columns as a plain row (read-only callers on every request), or None."""
-    return (await session.execute(_business_by_id(), {"business_id": business_id})).first()
+async def business_rows(session: RowReader, business_ids: Iterable[int]) -> list[Any]:
+    """The businesses with these ids as plain rows of their columns (read-only callers on every request;
+    the caller has already scoped the ids to a user)."""
+    ids = list(business_ids)
+    if not ids:
+        return []
+    return list(await session.execute(_businesses_by_id(), {"ids": ids}))
+
+
+async def business_row(session: RowReader, business_id: int) -> Any:
+    """One business as `business_rows` gives it, or None."""
+    rows = await business_rows(session, [business_id])
+    return rows[0] if rows else None
 
 
 @functools.cache
-def _business_by_id() -> Any:
+def _businesses_by_id() -> Any:
     table = cast(Any, Business.__table__)
-    return select(table).where(table.c.id == bindparam("business_id"))
+    return select(table).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 async def ensure_membership(

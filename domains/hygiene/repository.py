@@ -15,8 +15,7 @@ from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, null,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import RowReader, RowWriter, utcnow
-from domains.core.models import Business
+from domains.core.db import RowReader, RowWriter, dialect_of, utcnow
 from domains.hygiene.models import (
     HygieneDismissal,
     HygieneFix,
@@ -169,9 +168,7 @@ def _where_bound_key(model: Any) -> tuple[Any, ...]:
 # Statements a triage action runs, built once: building and compiling a statement costs more Python than
 # SQLite takes to run these (parameters: `_key_params`, or business_id for the state row).
 @functools.cache
-def _by_key(operation: str, model: Any) -> Any:
-    if operation == "select":
-        return select(model).where(*_where_bound_key(model))
+def _delete_by_key(model: Any) -> Any:
     # A Core DELETE on the table: the ORM's bulk-delete handling costs more than the statement.
     table = model.__table__
     return delete(table).where(*_where_bound_key(table.c))
@@ -253,21 +250,6 @@ async def load_triage_state(session: AsyncSession, business_id: int) -> TriageSt
         evaluated_at=state.evaluated_at if state else None,
         open_cents=state.open_cents if state else None,
     )
-
-
-async def businesses(session: RowReader, business_ids: Iterable[int]) -> list[Any]:
-    """The businesses with these ids, as rows of the business table's columns (the caller has already
-    scoped the ids to a user)."""
-    ids = list(business_ids)
-    if not ids:
-        return []
-    return list(await session.execute(_businesses_by_id(), {"ids": ids}))
-
-
-@functools.cache
-def _businesses_by_id() -> Any:
-    table = cast(Table, Business.__table__)
-    return select(*table.c).where(table.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @functools.cache
@@ -446,7 +428,7 @@ def _register_count_statements(by_entity: bool) -> tuple[Any, Any]:
 
 
 async def register_counts(
-    session: RowWriter,
+    session: RowReader,
     business_id: int,
     *,
     as_of: dt.date,
@@ -503,7 +485,7 @@ def _details_by_id() -> Any:
 
 
 async def resolved_since(
-    session: RowWriter, business_ids: Iterable[int], since: dt.datetime
+    session: RowReader, business_ids: Iterable[int], since: dt.datetime
 ) -> list[tuple[int, dt.datetime]]:
     """(business id, resolved at) of register entries resolved at or after `since`."""
     ids = list(business_ids)
@@ -592,8 +574,12 @@ async def store_summary(
     params = {f"new_{name}": value for name, value in values.items()}
     result = await session.execute(_summary_update(), {"state_of": business_id, **params})
     if not getattr(result, "rowcount", 0):
-        state = cast(Table, HygieneState.__table__)
-        await session.execute(insert(state), {"business_id": business_id, "version": 0, **values})
+        await _insert_state(session, business_id, version=0, **values)
+
+
+async def _insert_state(session: RowWriter, business_id: int, **values: Any) -> None:
+    """The first state row of a business (a Core INSERT, for the Core writers above and below)."""
+    await session.execute(insert(cast(Table, HygieneState.__table__)), {"business_id": business_id, **values})
 
 
 @functools.cache
@@ -633,10 +619,7 @@ async def bump_triage_version(session: RowWriter, business_id: int) -> TriageVer
     row = (await session.execute(_version_bump(), {"state_of": business_id, "now": utcnow()})).first()
     if row is None:
         # The business's first triage: its state row starts at version 1.
-        state = cast(Table, HygieneState.__table__)
-        await session.execute(
-            insert(state), {"business_id": business_id, "version": 1, "updated_at": utcnow()}
-        )
+        await _insert_state(session, business_id, version=1, updated_at=utcnow())
         return TriageVersion(1, None, None, None)
     return TriageVersion(row.version, row.open_cents, _summary(row), row.summary_version)
 
@@ -680,13 +663,13 @@ async def put_dismissal(
     """Dismiss (again): one upsert on the issue's key."""
     params = {**_key_params(business_id, key), "fingerprint": fingerprint, "user_id": user_id}
     await session.execute(
-        _upsert(_dialect(session), HygieneDismissal, ("fingerprint", "user_id")),
+        _upsert(dialect_of(session), HygieneDismissal, ("fingerprint", "user_id")),
         {**params, "note": None, "created_at": utcnow()},
     )
 
 
 async def delete_dismissal(session: RowWriter, business_id: int, key: IssueKey) -> bool:
-    result = await session.execute(_by_key("delete", HygieneDismissal), _key_params(business_id, key))
+    result = await session.execute(_delete_by_key(HygieneDismissal), _key_params(business_id, key))
     return bool(getattr(result, "rowcount", 0))
 
 
@@ -707,13 +690,9 @@ async def put_snooze(
     """Snooze (again): one upsert on the issue's key."""
     params = {**_key_params(business_id, key), "until": until, "reason": reason, "user_id": user_id}
     await session.execute(
-        _upsert(_dialect(session), HygieneSnooze, ("until", "reason", "user_id")),
+        _upsert(dialect_of(session), HygieneSnooze, ("until", "reason", "user_id")),
         {**params, "created_at": utcnow()},
     )
-
-
-def _dialect(session: RowWriter) -> str:
-    return session.get_bind().dialect.name
 
 
 @functools.cache
@@ -730,7 +709,7 @@ def _upsert(dialect: str, model: Any, replaced: tuple[str, ...]) -> Any:
 
 
 async def delete_snooze(session: RowWriter, business_id: int, key: IssueKey) -> bool:
-    result = await session.execute(_by_key("delete", HygieneSnooze), _key_params(business_id, key))
+    result = await session.execute(_delete_by_key(HygieneSnooze), _key_params(business_id, key))
     return bool(getattr(result, "rowcount", 0))
 
 

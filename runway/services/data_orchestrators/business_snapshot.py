@@ -187,13 +187,13 @@ async def load_business_snapshot(
         stamp = await books_stamp(session, business_id)
     if stamp is None:
         return await read_business_snapshot(session, business_id)
-    cached = _SNAPSHOTS.get((business_id, stamp))
     if name is None:
         business = await core.business_row(session, business_id)
         if business is None:
             raise BusinessNotFoundError(business_id)
         name = business.name
-    if cached is not None and cached.business_name == name:
+    cached = cached_business_snapshot(business_id, stamp, name)
+    if cached is not None:
         return cached
     return _SNAPSHOTS.put((business_id, stamp), await read_business_snapshot(session, business_id))
 

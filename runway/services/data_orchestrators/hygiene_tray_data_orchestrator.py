@@ -27,7 +27,7 @@ from domains.ap.models import Bill, BillPayment, Vendor
 from domains.ar.models import Customer, Invoice, Payment
 from domains.bank.models import Purchase
 from domains.core import repository as core
-from domains.core.db import Database, RowReader, utcnow
+from domains.core.db import Database, RowReader, RowWriter, utcnow
 from domains.hygiene import repository as repo
 from domains.hygiene.repository import EvaluationState, IssueKey, RegisterRow, TriageState
 from domains.qbo.errors import QboError
@@ -699,7 +699,7 @@ class HygieneTrayDataOrchestrator:
     ) -> tuple[dict[int, BusinessFacts], dict[int, dt.date], dict[int, EvaluationState]]:
         """Facts, local dates and register states of businesses, each register brought up to date first."""
         async with self.db.read() as session:
-            businesses = await repo.businesses(session, ids)
+            businesses = await core.business_rows(session, ids)
             states = await repo.evaluation_states(session, ids)
         facts = {b.id: _facts(b) for b in businesses}
         days = {bid: local_date(now, f.timezone) for bid, f in facts.items()}
@@ -739,7 +739,7 @@ class HygieneTrayDataOrchestrator:
     ) -> RegisterEntry | None:
         """`register_entry` in the caller's read; None when the business is unknown or (`require_current`)
         when its register is not current at `now`."""
-        businesses = await repo.businesses(session, [business_id])
+        businesses = await core.business_rows(session, [business_id])
         if not businesses:
             return None
         fact = _facts(businesses[0])
@@ -889,7 +889,7 @@ class HygieneTrayDataOrchestrator:
         date) also answers the header numbers after it, from the same transaction (see `_summarized`)."""
         key = issue_key(issue)
 
-        async def change(session: Any) -> _Audited:
+        async def change(session: RowWriter) -> _Audited:
             fingerprint = issue.fingerprint
             await repo.put_dismissal(session, business_id, key, fingerprint=fingerprint, user_id=user_id)
             await repo.delete_snooze(session, business_id, key)
@@ -910,7 +910,7 @@ class HygieneTrayDataOrchestrator:
         """Snooze until a date; `current`: as for `dismiss`."""
         key = issue_key(issue)
 
-        async def change(session: Any) -> _Audited:
+        async def change(session: RowWriter) -> _Audited:
             await repo.put_snooze(session, business_id, key, until=until, reason=reason, user_id=user_id)
             return "open", {"status": "snoozed", "until": until.isoformat(), "reason": reason}
 
@@ -927,7 +927,7 @@ class HygieneTrayDataOrchestrator:
         """Undo a dismissal or a snooze; `current`: as for `dismiss`."""
         key = issue_key(issue)
 
-        async def change(session: Any) -> _Audited | None:
+        async def change(session: RowWriter) -> _Audited | None:
             dismissed = await repo.delete_dismissal(session, business_id, key)
             snoozed = await repo.delete_snooze(session, business_id, key)
             if not (dismissed or snoozed):
@@ -941,7 +941,7 @@ class HygieneTrayDataOrchestrator:
         business_id: int,
         issue: HygieneIssue,
         action: str,
-        change: Callable[[Any], Awaitable[_Audited | None]],
+        change: Callable[[RowWriter], Awaitable[_Audited | None]],
         user_id: int | None,
         current: RegisterEntry | None,
     ) -> RegisterSummary | None:
