@@ -34,7 +34,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
+
+from domains.core.driver_statements import DriverStatement, EmptyExpanding
 
 # Stable constraint names so Alembic batch migrations on SQLite can find and alter constraints.
 NAMING_CONVENTION = {
@@ -290,17 +293,47 @@ def dialect_of(session: RowWriter) -> str:
     return str(session.get_bind().dialect.name)
 
 
+# Compiled statements by the id of the statement, the dialect's name and (INSERT and UPDATE) the parameters'
+# names; each entry keeps its statement, so the id is never another's meanwhile. Only the quick connections'
+# statements come here, and those are built once: the map stays small, and it is emptied if it ever grows
+# past that (statements built per call would otherwise fill it).
+_DRIVER_STATEMENTS: dict[tuple[int, str, tuple[str, ...]], tuple[Any, DriverStatement | None]] = {}
+_DRIVER_STATEMENTS_MAX = 512
+
+
+def _driver_statement(statement: Any, dialect: Any, params: dict[str, Any] | None) -> DriverStatement | None:
+    # An INSERT's or UPDATE's columns are the parameters it is given, as SQLAlchemy compiles it.
+    names = tuple(params) if params and statement.is_dml and not statement.is_delete else ()
+    key = (id(statement), dialect.name, names)
+    entry = _DRIVER_STATEMENTS.get(key)
+    if entry is None:
+        if len(_DRIVER_STATEMENTS) >= _DRIVER_STATEMENTS_MAX:
+            _DRIVER_STATEMENTS.clear()
+        entry = _DRIVER_STATEMENTS[key] = (statement, DriverStatement.of(statement, dialect, names or None))
+    return entry[1]
+
+
 class _SyncRowReader:
+    """A quick connection on SQLite: each prebuilt statement runs on the driver's cursor once compiled
+    (`driver_statements`), any other through SQLAlchemy."""
+
     __slots__ = ("_connection",)
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
 
     async def execute(self, statement: Any, params: Any = None, /) -> Any:
+        if isinstance(statement, Executable) and (params is None or isinstance(params, dict)):
+            prepared = _driver_statement(statement, self._connection.dialect, params)
+            if prepared is not None:
+                try:
+                    return prepared.run(self._connection.connection.driver_connection, params)
+                except EmptyExpanding:
+                    pass
         return self._connection.execute(statement, params)
 
     async def scalar(self, statement: Any, params: Any = None, /) -> Any:
-        return self._connection.scalar(statement, params)
+        return (await self.execute(statement, params)).scalar()
 
     @property
     def info(self) -> dict[Any, Any]:
@@ -423,6 +456,9 @@ class Database:
                 yield _AsyncRowReader(connection)
             return
         with self.quick_engine.connect() as connection:  # closing it rolls the transaction back
+            # Begun here, not by the first statement: statements on the driver (`_SyncRowReader`) would
+            # each run in a transaction of their own, seeing different states of the database.
+            connection.begin()
             yield _SyncRowReader(connection)
 
     @asynccontextmanager

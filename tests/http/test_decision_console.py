@@ -21,6 +21,7 @@ from tests.services.test_decision_console import (
     fast_password_hashing,  # noqa: F401  (autouse fixture)
 )
 from tests.support.http import csrf_token, sign_in
+from tests.support.sql import statements_through_sqlalchemy
 
 pytestmark = pytest.mark.anyio
 
@@ -115,6 +116,24 @@ async def test_a_keypress_answers_with_the_row_the_header_and_the_counters_only(
     assert counter_attrs["hx-swap-oob"] == "true"
     assert re.search(r'data-decision-id="\d+" data-status="approved"', response.text)
     assert "This decision" in response.text
+
+
+async def test_a_keypress_runs_its_statements_on_the_driver(console_app):
+    """As a triage action (see the tray's test): only BEGINs pass through SQLAlchemy's execution."""
+    cw, client = console_app
+    await sign_in(client, "alice@acme.test")
+    path = f"/b/{cw.business_id}/console"
+    headers = await htmx_headers(client, path)
+    first = await client.post(
+        f"{path}/items/bill/101", data={"action": "skip", "seen": "none"}, headers=headers
+    )
+    assert first.status_code == 200
+    with statements_through_sqlalchemy(cw.qbo.db) as seen:
+        response = await client.post(
+            f"{path}/items/bill/102", data={"action": "skip", "seen": "none"}, headers=headers
+        )
+        assert response.status_code == 200
+    assert set(seen) == {"BEGIN", "BEGIN IMMEDIATE"}
 
 
 async def test_a_stale_keypress_answers_409_with_the_item_as_it_is_now(console_app):

@@ -34,6 +34,7 @@ from tests.conftest import make_settings
 from tests.support.http import csrf_token, sign_in
 from tests.support.personas import World, build_world
 from tests.support.qbo import QboHarness
+from tests.support.sql import statements_through_sqlalchemy
 
 pytestmark = pytest.mark.anyio
 
@@ -181,6 +182,17 @@ async def test_dismiss_and_snooze_swap_the_row_and_the_counters(tray):
     until = today() + dt.timedelta(days=14)
     assert f"Snoozed until {until.day} {until:%b %Y}" in done.text
     assert count(done.text, "low") == 0
+
+
+async def test_a_triage_action_runs_its_statements_on_the_driver(tray):
+    """The request path's statements skip SQLAlchemy's execution (see `driver_statements`): only the
+    transactions' BEGINs pass through it, so a statement built per request would show up here."""
+    await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss", {"scope": "firm"})
+    with statements_through_sqlalchemy(tray.qbo.db) as seen:
+        for action in ("reopen", "dismiss", "reopen"):
+            response = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/{action}")
+            assert response.status_code == 200
+    assert set(seen) == {"BEGIN", "BEGIN IMMEDIATE"}
 
 
 async def test_plain_form_posts_answer_with_the_whole_page_and_a_notice(tray):
