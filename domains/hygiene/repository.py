@@ -204,15 +204,19 @@ async def sync_markers(session: AsyncSession, business_id: int) -> tuple[int | N
 
 
 async def load_triage_state(session: AsyncSession, business_id: int) -> TriageState:
+    """Everything triage knows of a business. Plain rows on the tables' columns, not ORM objects: a large
+    company's register holds thousands of entries, read several times while it is brought up to date
+    (once inside the write, where every millisecond holds the write lock)."""
+    dismissal, snooze, record = (
+        cast(Any, model.__table__).c for model in (HygieneDismissal, HygieneSnooze, HygieneIssueRecord)
+    )
     dismissals = {
         _key(d): Dismissal(d.fingerprint, d.user_id, d.created_at)
-        for d in await session.scalars(
-            select(HygieneDismissal).where(HygieneDismissal.business_id == business_id)
-        )
+        for d in await session.execute(select(*dismissal).where(dismissal.business_id == business_id))
     }
     snoozes = {
         _key(s): Snooze(s.until, s.reason, s.user_id, s.created_at)
-        for s in await session.scalars(select(HygieneSnooze).where(HygieneSnooze.business_id == business_id))
+        for s in await session.execute(select(*snooze).where(snooze.business_id == business_id))
     }
     register = {
         _key(r): RegisterEntry(
@@ -230,9 +234,7 @@ async def load_triage_state(session: AsyncSession, business_id: int) -> TriageSt
             fingerprint_fields=r.fingerprint_fields,
             item_balance_cents=r.item_balance_cents,
         )
-        for r in await session.scalars(
-            select(HygieneIssueRecord).where(HygieneIssueRecord.business_id == business_id)
-        )
+        for r in await session.execute(select(*record).where(record.business_id == business_id))
     }
     state = await session.scalar(_state_row(), {"business_id": business_id})
     succeeded, newest, active = await sync_markers(session, business_id)
