@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -68,6 +69,13 @@ async def htmx_headers(client, path: str) -> dict[str, str]:
     return {"HX-Request": "true", "x-csrftoken": await csrf_token(client, path)}
 
 
+async def undecided_keypress(client, path: str, qbo_id: str, action: str, headers: dict[str, str]) -> Any:
+    """One keypress on bill `qbo_id` of the console at `path`, as from a page that showed it undecided."""
+    return await client.post(
+        f"{path}/items/bill/{qbo_id}", data={"action": action, "seen": "none"}, headers=headers
+    )
+
+
 async def test_the_page_lists_the_queue_with_stable_row_attributes(console_app):
     cw, client = console_app
     await sign_in(client, "alice@acme.test")
@@ -124,14 +132,9 @@ async def test_a_keypress_runs_its_statements_on_the_driver(console_app):
     await sign_in(client, "alice@acme.test")
     path = f"/b/{cw.business_id}/console"
     headers = await htmx_headers(client, path)
-    first = await client.post(
-        f"{path}/items/bill/101", data={"action": "skip", "seen": "none"}, headers=headers
-    )
-    assert first.status_code == 200
+    assert (await undecided_keypress(client, path, "101", "skip", headers)).status_code == 200
     with statements_through_sqlalchemy(cw.qbo.db) as seen:
-        response = await client.post(
-            f"{path}/items/bill/102", data={"action": "skip", "seen": "none"}, headers=headers
-        )
+        response = await undecided_keypress(client, path, "102", "skip", headers)
         assert response.status_code == 200
     assert set(seen) == {"BEGIN", "BEGIN IMMEDIATE"}
 
@@ -141,14 +144,9 @@ async def test_a_stale_keypress_answers_409_with_the_item_as_it_is_now(console_a
     await sign_in(client, "alice@acme.test")
     path = f"/b/{cw.business_id}/console"
     headers = await htmx_headers(client, path)
-    first = await client.post(
-        f"{path}/items/bill/102", data={"action": "skip", "seen": "none"}, headers=headers
-    )
-    assert first.status_code == 200
+    assert (await undecided_keypress(client, path, "102", "skip", headers)).status_code == 200
     # A second tab that still shows the item undecided.
-    stale = await client.post(
-        f"{path}/items/bill/102", data={"action": "pay_now", "seen": "none"}, headers=headers
-    )
+    stale = await undecided_keypress(client, path, "102", "pay_now", headers)
     assert stale.status_code == 409
     assert roots(stale.text)[0][0] == "item-bill-102"
     assert "Not saved" in stale.text
