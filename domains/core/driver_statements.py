@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 _Processor = Callable[[Any], Any] | None
 
@@ -90,6 +90,7 @@ class DriverStatement:
     slots: tuple[_Slot, ...]
     columns: tuple[_Processor, ...]
     row: Callable[..., Any] | None  # a named tuple of the result's keys; None when nothing is returned
+    driver_error: type[Exception]  # the driver's base exception, wrapped as SQLAlchemy wraps it
     _texts: dict[tuple[int, ...], str]
 
     @classmethod
@@ -122,7 +123,7 @@ class DriverStatement:
         results = compiled._result_columns if returns else []
         columns = tuple(entry.type.dialect_impl(dialect).result_processor(dialect, None) for entry in results)
         row = _row_type([entry.keyname for entry in results]) if returns else None
-        return cls(statement, parts, tuple(slots), columns, row, {})
+        return cls(statement, parts, tuple(slots), columns, row, dialect.loaded_dbapi.Error, {})
 
     def run(self, connection: Any, params: Mapping[str, Any] | None) -> DriverRows:
         """Execute on the DBAPI `connection` in its current transaction; rows fetched at once."""
@@ -144,13 +145,17 @@ class DriverStatement:
                 values.extend(items if slot.processor is None else map(slot.processor, items))
             else:
                 values.append(value if slot.processor is None else slot.processor(value))
+        text = self._text(tuple(lengths))
         cursor = connection.cursor()
         try:
-            cursor.execute(self._text(tuple(lengths)), values)
+            cursor.execute(text, values)
             if self.row is None:
                 return DriverRows([], cursor.rowcount)
             fetched = cursor.fetchall()
             rowcount = cursor.rowcount
+        except self.driver_error as error:
+            # As SQLAlchemy raises it (IntegrityError, OperationalError, …): callers catch those.
+            raise DBAPIError.instance(text, values, error, self.driver_error) from error
         finally:
             cursor.close()
         return DriverRows(self._rows(fetched), rowcount)

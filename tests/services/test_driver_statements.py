@@ -34,6 +34,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from domains.core.db import Database, JSONType, UTCDateTime
 from domains.core.driver_statements import DriverStatement, EmptyExpanding
@@ -175,6 +176,16 @@ def test_writes_store_what_sqlalchemy_stores(connection: Connection) -> None:
     deleting = DriverStatement.of(FORGET, connection.dialect)
     assert deleting is not None
     assert deleting.run(connection.connection.driver_connection, {"owner_id": 2}).rowcount == 1
+
+
+def test_driver_errors_are_raised_as_sqlalchemy_raises_them(connection: Connection) -> None:
+    """Callers catch SQLAlchemy's IntegrityError (two keypresses racing to decide one item, say)."""
+    params = {**_thing(), "id": 7}
+    prepared = DriverStatement.of(ADD, connection.dialect, tuple(params))
+    assert prepared is not None
+    prepared.run(connection.connection.driver_connection, params)
+    with pytest.raises(IntegrityError, match=r"UNIQUE constraint failed: things\.id"):
+        prepared.run(connection.connection.driver_connection, params)
 
 
 def test_what_it_cannot_run_the_way_sqlalchemy_does_is_left_to_sqlalchemy(connection: Connection) -> None:
