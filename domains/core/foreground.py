@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 # Longest a slice of background work waits for the requests in progress to finish.
 MAX_WAIT_SECONDS = 0.05
+
+# Young objects from which a moment with no request in progress is used to collect them (see
+# `collect_between_requests`); None: the collector runs only when its own thresholds say.
+_collect_from: int | None = None
 
 _serving = 0
 _waiting: list[asyncio.Future[None]] = []
@@ -37,6 +42,29 @@ async def serving() -> AsyncIterator[None]:
         _serving -= 1
         if _serving == 0:
             _wake_all()
+            if _collect_from is not None and gc.get_count()[0] >= _collect_from:
+                asyncio.get_running_loop().call_soon(_collect_if_idle)
+
+
+def collect_between_requests(young_objects: int | None) -> None:
+    """Collect cyclic garbage when no request is being served, once `young_objects` have piled up.
+
+    A request leaves some cyclic garbage (the framework's futures, frames and exceptions: about fifty
+    objects a keypress) and allocates a few thousand objects. The collector's own threshold then starts a
+    collection in the middle of whichever request crosses it, and with a high threshold that pause is long
+    (10-25 ms at 10,000: the top of a keypress's p99 at 100 requests a second). Collected between
+    requests instead, in smaller steps, no request waits for it; the threshold stays as a backstop for a
+    server that is never idle. None: stop (the default)."""
+    global _collect_from
+    _collect_from = young_objects
+
+
+def _collect_if_idle() -> None:
+    if _serving:
+        return  # a request started meanwhile: the next idle moment will do
+    _young, young_collections, _old = gc.get_count()
+    # Collect the middle generation too when the collector itself would at its next young collection.
+    gc.collect(1 if young_collections + 1 >= gc.get_threshold()[1] else 0)
 
 
 def requests_in_progress() -> int:

@@ -65,3 +65,44 @@ async def test_within_a_request_yielding_does_not_wait_for_the_request_itself() 
 
     assert await request(), "code shared with requests takes a turn, not a wait"
     assert foreground.requests_in_progress() == 0
+
+
+class _Cycle:
+    """Garbage only the cycle collector frees: it refers to itself."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_cyclic_garbage_is_collected_between_requests_not_during_them() -> None:
+    import gc
+    import weakref
+
+    automatic = gc.isenabled()
+    gc.disable()  # only the collection under test may free the cycles
+    foreground.collect_between_requests(1)
+    try:
+        other_started = asyncio.Event()
+        other_may_finish = asyncio.Event()
+
+        async def other_request() -> None:
+            async with foreground.serving():
+                other_started.set()
+                await other_may_finish.wait()
+
+        other = asyncio.create_task(other_request())
+        await other_started.wait()
+        async with foreground.serving():
+            garbage = weakref.ref(_Cycle())
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert garbage() is not None, "another request is still being served: nothing is collected yet"
+        other_may_finish.set()
+        await other
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert garbage() is None, "collected once no request was in progress"
+    finally:
+        foreground.collect_between_requests(None)
+        if automatic:
+            gc.enable()
