@@ -67,7 +67,9 @@ def serve(host: str, port: int) -> None:
     from app.main import create_app
 
     settings = _settings()
-    app = create_app(settings)
+    # The serving process checkpoints SQLite's WAL in a thread, not in whichever request's commit finds it
+    # full (see `Database`); other commands keep SQLite's own checkpoints.
+    app = create_app(settings, background_checkpoints=True)
     _tune_garbage_collector()
     click.echo(f"Runway is at http://{host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True)

@@ -74,16 +74,17 @@ def create_app(
     database: Database | None = None,
     smart_sync: SmartSyncService | None = None,
     start_qbo: bool = True,
+    background_checkpoints: bool = False,
 ) -> Litestar:
     """Build the application.
 
     `database` may be shared with the caller. With `start_qbo` the app starts its QBO runtime (and, in
     sandbox mode, the built-in sandbox and the sync worker) on start-up; tests pass their own
-    `smart_sync` instead.
+    `smart_sync` instead. `background_checkpoints`: see `Database` (the serving process's own database).
     """
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, json=settings.log_json)
-    db = database or Database(settings.database_url)
+    db = database or Database(settings.database_url, background_checkpoints=background_checkpoints)
     owns_database = database is None
     state = State({"database": db, "settings": settings, "smart_sync": smart_sync})
     runtime = QboRuntime(settings, db) if start_qbo and smart_sync is None else None

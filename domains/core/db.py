@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import aiosqlite
 import msgspec
+import structlog
 from aiosqlite.context import contextmanager as aiosqlite_result
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
@@ -38,6 +39,8 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from domains.core.driver_statements import DriverStatement, EmptyExpanding
+
+log = structlog.get_logger("runway.db")
 
 # Stable constraint names so Alembic batch migrations on SQLite can find and alter constraints.
 NAMING_CONVENTION = {
@@ -105,7 +108,9 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def _install_sqlite_pragmas(engine: Engine, *, immediate: bool, busy_timeout_ms: int = 10_000) -> None:
+def _install_sqlite_pragmas(
+    engine: Engine, *, immediate: bool, busy_timeout_ms: int = 10_000, autocheckpoint: bool = True
+) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (needed for BEGIN IMMEDIATE).
@@ -119,6 +124,8 @@ def _install_sqlite_pragmas(engine: Engine, *, immediate: bool, busy_timeout_ms:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not autocheckpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # `Database` checkpoints in a thread instead
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -128,6 +135,14 @@ def _install_sqlite_pragmas(engine: Engine, *, immediate: bool, busy_timeout_ms:
 
 # How long a small write waits for another process's write lock (as the threaded writes' busy_timeout).
 _BUSY_WAIT_SECONDS = 10.0
+# Between background WAL checkpoints (`Database(background_checkpoints=True)`).
+_CHECKPOINT_SECONDS = 0.5
+
+
+def checkpoint_wal(connection: sqlite3.Connection) -> tuple[int, int, int]:
+    """One PASSIVE checkpoint: (1 if it could not finish, WAL pages, pages copied back)."""
+    row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 def _is_busy(error: OperationalError) -> bool:
@@ -363,9 +378,16 @@ class Database:
     (`sqlite+aiosqlite:///path.db` or `postgresql+asyncpg://...`).
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, background_checkpoints: bool = False) -> None:
+        """`background_checkpoints` (a serving process on a SQLite file): the WAL is copied back into the
+        database by a thread every `_CHECKPOINT_SECONDS` (see `_checkpoint_forever`), not by whichever
+        commit finds it past 1,000 pages, which then takes 20-40 ms on the event loop."""
         self.url = url
         self.is_sqlite = is_sqlite(url)
+        self._checkpoints_path: str | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
+        # The newest background checkpoint's (1 if it could not finish, WAL pages, pages copied back).
+        self.last_checkpoint: tuple[int, int, int] | None = None
         engine_options: dict[str, Any] = {
             "echo": echo,
             "json_serializer": json_serializer,
@@ -396,22 +418,29 @@ class Database:
                 max_overflow=2,
                 **engine_options,
             )
-            _install_sqlite_pragmas(self.read_engine.sync_engine, immediate=False)
-            _install_sqlite_pragmas(self.write_engine.sync_engine, immediate=True)
-            _install_sqlite_pragmas(self.small_write_engine.sync_engine, immediate=True, busy_timeout_ms=0)
+            database = make_url(url).database or ":memory:"
+            auto = not (background_checkpoints and database != ":memory:")
+            if not auto:
+                self._checkpoints_path = database
+            _install_sqlite_pragmas(self.read_engine.sync_engine, immediate=False, autocheckpoint=auto)
+            _install_sqlite_pragmas(self.write_engine.sync_engine, immediate=True, autocheckpoint=auto)
+            _install_sqlite_pragmas(
+                self.small_write_engine.sync_engine, immediate=True, busy_timeout_ms=0, autocheckpoint=auto
+            )
             # `quick_read` and `quick_write`: SQLAlchemy's synchronous engine on the loop's thread. The reads
             # and small writes above run there too (inline connections), but through the asyncio adapter,
             # which costs about 70 µs a statement more: three times what the statements themselves take.
             # (An in-memory database is one per connection: there they use the engines above.)
-            database = make_url(url).database or ":memory:"
             self.quick_engine: Engine | None = None
             self.quick_write_engine: Engine | None = None
             if database != ":memory:":
                 self.quick_engine = _sync_sqlite_engine(database, pool_size=8, options=engine_options)
                 self.quick_write_engine = _sync_sqlite_engine(database, pool_size=2, options=engine_options)
-                _install_sqlite_pragmas(self.quick_engine, immediate=False)
+                _install_sqlite_pragmas(self.quick_engine, immediate=False, autocheckpoint=auto)
                 # No busy timeout: another process's lock is waited for asynchronously (see `_begun`).
-                _install_sqlite_pragmas(self.quick_write_engine, immediate=True, busy_timeout_ms=0)
+                _install_sqlite_pragmas(
+                    self.quick_write_engine, immediate=True, busy_timeout_ms=0, autocheckpoint=auto
+                )
         else:
             engine = create_async_engine(
                 url, pool_pre_ping=True, pool_size=10, max_overflow=10, **engine_options
@@ -433,7 +462,23 @@ class Database:
         if self._write_lock is None or self._lock_loop is not loop:
             self._write_lock = asyncio.Lock()
             self._lock_loop = loop
+            if self._checkpoints_path is not None:  # writes start here: so do their checkpoints
+                self._checkpointer = loop.create_task(self._checkpoint_forever(self._checkpoints_path))
         return self._write_lock
+
+    async def _checkpoint_forever(self, path: str) -> None:
+        """Copy the WAL back into the database file every `_CHECKPOINT_SECONDS`, in a thread (SQLite does
+        the I/O without the GIL): PASSIVE, so it never waits for readers or writers, nor they for it."""
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                await asyncio.sleep(_CHECKPOINT_SECONDS)
+                try:
+                    self.last_checkpoint = await asyncio.to_thread(checkpoint_wal, connection)
+                except sqlite3.Error as error:  # the next round tries again; nothing is lost meanwhile
+                    log.warning("wal checkpoint failed", error=str(error))
+        finally:
+            connection.close()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -552,6 +597,9 @@ class Database:
             await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            self._checkpointer = None
         for engine in (self.quick_engine, self.quick_write_engine):
             if engine is not None:
                 engine.dispose()

@@ -10,7 +10,7 @@ import asyncio
 import sqlite3
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from domains.core import repository as core
 from domains.core.db import Database
@@ -121,3 +121,41 @@ async def test_quick_reads_and_writes_go_on_beside_another_writer_and_commit_who
         assert notes == ["after the lock"], "a failed quick write leaves nothing behind"
     finally:
         await db.dispose()
+
+
+async def test_a_serving_database_checkpoints_its_wal_in_the_background(sqlite_url: str) -> None:
+    """The app's connections leave the WAL to a background round (SQLite would copy it back in whichever
+    commit found it full), and the round copies everything written back into the database file."""
+    from domains.core import db as db_module
+
+    db = Database(sqlite_url, background_checkpoints=True)
+    try:
+        async with db.write() as session:
+            for index in range(300):
+                await core.get_or_create_firm(session, f"Firm {index:03}")
+        async with db.read() as session:
+            setting = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+        assert setting == 0, "no commit of the app's checkpoints"
+        for _ in range(40):
+            if db.last_checkpoint is not None and db.last_checkpoint[1] > 0:
+                break
+            await asyncio.sleep(db_module._CHECKPOINT_SECONDS / 2)
+        assert db.last_checkpoint is not None, "a background round ran"
+        busy, wal_pages, copied = db.last_checkpoint
+        assert busy == 0
+        assert wal_pages > 0
+        assert copied == wal_pages, "everything in the WAL is back in the database file"
+    finally:
+        await db.dispose()
+    probe = sqlite3.connect(_path(sqlite_url))
+    try:
+        assert probe.execute("SELECT count(*) FROM firms WHERE name LIKE 'Firm %'").fetchone()[0] == 300
+    finally:
+        probe.close()
+    other = Database(sqlite_url)
+    try:
+        async with other.read() as session:
+            setting = (await session.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one()
+        assert setting == 1000, "other processes keep SQLite's own checkpoints"
+    finally:
+        await other.dispose()
