@@ -14,10 +14,10 @@ import asyncio
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosqlite
 import msgspec
@@ -38,9 +38,11 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
-from domains.core.driver_statements import DriverStatement, EmptyExpanding
+from domains.core.driver_statements import DriverStatement
 
 log = structlog.get_logger("runway.db")
+
+T = TypeVar("T")
 
 # Stable constraint names so Alembic batch migrations on SQLite can find and alter constraints.
 NAMING_CONVENTION = {
@@ -137,6 +139,23 @@ def _install_sqlite_pragmas(
 _BUSY_WAIT_SECONDS = 10.0
 # Between background WAL checkpoints (`Database(background_checkpoints=True)`).
 _CHECKPOINT_SECONDS = 0.5
+
+
+async def _when_not_busy(begin: Callable[[], Awaitable[T]]) -> T:
+    """`begin()` (a transaction's BEGIN IMMEDIATE), again while another process holds SQLite's write lock:
+    waited for asynchronously, so the event loop goes on, with backoff, for as long as the busy timeout of
+    the threaded writes would have waited."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _BUSY_WAIT_SECONDS
+    pause = 0.001
+    while True:
+        try:
+            return await begin()
+        except OperationalError as error:
+            if not _is_busy(error) or loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def checkpoint_wal(connection: sqlite3.Connection) -> tuple[int, int, int]:
@@ -340,11 +359,9 @@ class _SyncRowReader:
     async def execute(self, statement: Any, params: Any = None, /) -> Any:
         if isinstance(statement, Executable) and (params is None or isinstance(params, dict)):
             prepared = _driver_statement(statement, self._connection.dialect, params)
-            if prepared is not None:
-                try:
-                    return prepared.run(self._connection.connection.driver_connection, params)
-                except EmptyExpanding:
-                    pass
+            rows = prepared.run(self._connection.connection.driver_connection, params) if prepared else None
+            if rows is not None:
+                return rows
         return self._connection.execute(statement, params)
 
     async def scalar(self, statement: Any, params: Any = None, /) -> Any:
@@ -527,24 +544,19 @@ class Database:
                 connection.close()
 
     async def _begun(self, engine: Engine) -> Connection:
-        """A connection whose BEGIN IMMEDIATE has succeeded, waiting for another process's write lock
-        asynchronously (as `_small_write_session` does)."""
-        deadline = asyncio.get_running_loop().time() + _BUSY_WAIT_SECONDS
-        pause = 0.001
-        while True:
-            connection: Connection | None = None
+        """A connection of `engine` whose BEGIN IMMEDIATE has succeeded (see `_when_not_busy`)."""
+
+        async def begin() -> Connection:
+            # A new connection's set-up may meet the lock too (see `_install_sqlite_pragmas`).
+            connection = engine.connect()
             try:
-                # A new connection's set-up may meet the lock too (see `_install_sqlite_pragmas`).
-                connection = engine.connect()
                 connection.begin()
-                return connection
-            except OperationalError as error:
-                if connection is not None:
-                    connection.close()
-                if not _is_busy(error) or asyncio.get_running_loop().time() + pause > deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            except BaseException:
+                connection.close()
+                raise
+            return connection
+
+        return await _when_not_busy(begin)
 
     @asynccontextmanager
     async def write(self, *, small: bool = False) -> AsyncIterator[AsyncSession]:
@@ -576,21 +588,18 @@ class Database:
                 await session.close()
 
     async def _small_write_session(self) -> AsyncSession:
-        """A session whose BEGIN IMMEDIATE has succeeded. While another process holds SQLite's write lock,
-        waits for it asynchronously (the loop goes on), for as long as the busy timeout would have."""
-        deadline = asyncio.get_running_loop().time() + _BUSY_WAIT_SECONDS
-        pause = 0.001
-        while True:
+        """A session whose BEGIN IMMEDIATE has succeeded (see `_when_not_busy`)."""
+
+        async def begin() -> AsyncSession:
             session = self._small_write_sessions()
             try:
                 await session.connection()  # runs BEGIN IMMEDIATE
-                return session
-            except OperationalError as error:
+            except BaseException:
                 await session.close()
-                if not _is_busy(error) or asyncio.get_running_loop().time() + pause > deadline:
-                    raise
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.05)
+                raise
+            return session
+
+        return await _when_not_busy(begin)
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:

@@ -5,8 +5,9 @@ but SQLAlchemy's execution around it (execution context, parameter and result se
 several times that, most of a small request's time on a server. A statement is compiled here once per
 dialect; after that a run is the driver's `execute` with the same values SQLAlchemy would have passed
 (the types' own bind processors) and rows made with the types' own result processors. Anything this
-does not do the way SQLAlchemy would (Python-side column defaults, literal-execute parameters, an empty
-IN list) is left to SQLAlchemy: `DriverStatement.of` answers None and the caller executes as usual.
+does not do the way SQLAlchemy would is left to SQLAlchemy, and the caller executes as usual: a statement
+with Python-side column defaults or literal-execute parameters (`DriverStatement.of` answers None), or a
+run with an empty IN list (`DriverStatement.run` answers None).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, MultipleResultsFound, NoResultFound
 
 _Processor = Callable[[Any], Any] | None
 
@@ -49,13 +50,13 @@ class DriverRows:
     fetchone = first
 
     def one(self) -> Any:
-        if len(self._rows) != 1:
-            raise ArgumentError(f"expected exactly one row, got {len(self._rows)}")
-        return self._rows[0]
+        if not self._rows:
+            raise NoResultFound("No row was found when one was required")
+        return self.one_or_none()
 
     def one_or_none(self) -> Any:
         if len(self._rows) > 1:
-            raise ArgumentError(f"expected at most one row, got {len(self._rows)}")
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
         return self.first()
 
     def scalar(self) -> Any:
@@ -125,8 +126,9 @@ class DriverStatement:
         row = _row_type([entry.keyname for entry in results]) if returns else None
         return cls(statement, parts, tuple(slots), columns, row, dialect.loaded_dbapi.Error, {})
 
-    def run(self, connection: Any, params: Mapping[str, Any] | None) -> DriverRows:
-        """Execute on the DBAPI `connection` in its current transaction; rows fetched at once."""
+    def run(self, connection: Any, params: Mapping[str, Any] | None) -> DriverRows | None:
+        """Execute on the DBAPI `connection` in its current transaction; rows fetched at once. None: not
+        run, as an IN list is empty (SQLAlchemy renders those as an empty set: it runs the statement)."""
         given = params or {}
         values: list[Any] = []
         lengths: list[int] = []
@@ -140,7 +142,7 @@ class DriverStatement:
             if slot.expanding:
                 items = list(value)
                 if not items:
-                    raise EmptyExpanding
+                    return None
                 lengths.append(len(items))
                 values.extend(items if slot.processor is None else map(slot.processor, items))
             else:
@@ -187,7 +189,3 @@ class DriverStatement:
 def _row_type(keys: Sequence[str]) -> Callable[..., Any]:
     """Rows with SQLAlchemy's keys: by position, unpacking and attribute, as its `Row` is used here."""
     return collections.namedtuple("Row", keys, rename=True)
-
-
-class EmptyExpanding(Exception):
-    """An IN list with no values: SQLAlchemy renders those as an empty set, so it runs the statement."""

@@ -65,6 +65,16 @@ _QUEUE_STATE: BooksCache[_QueueState] = BooksCache(size=16)
 _BLOCKS: BooksCache[tuple[IssueRef, ...]] = BooksCache(size=16)
 
 
+def _cached_queue(business_id: int, markers: repo.ConsoleMarkers) -> _QueueState | None:
+    stamp = markers.console_stamp
+    return _QUEUE_STATE.get((business_id, stamp)) if stamp else None
+
+
+def _cached_bill_emails(business_id: int, markers: repo.ConsoleMarkers) -> dict[str, str | None] | None:
+    stamp = markers.books_stamp
+    return _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
+
+
 class StaleDecisionError(Exception):
     """The item's decision changed since the caller looked; `current` is what it is now (or None)."""
 
@@ -446,10 +456,9 @@ class DecisionConsoleDataOrchestrator:
     def _cached(
         business_id: int, markers: repo.ConsoleMarkers
     ) -> tuple[BusinessSnapshot, _QueueState, dict[str, str | None]] | None:
-        stamp, console_stamp = markers.books_stamp, markers.console_stamp
-        snapshot = cached_business_snapshot(business_id, stamp, markers.name)
-        queue = _QUEUE_STATE.get((business_id, console_stamp)) if console_stamp else None
-        bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
+        """Everything `load` needs besides the markers, when all of it is cached under them."""
+        snapshot = cached_business_snapshot(business_id, markers.books_stamp, markers.name)
+        queue, bill_emails = _cached_queue(business_id, markers), _cached_bill_emails(business_id, markers)
         if snapshot is None or queue is None or bill_emails is None:
             return None
         return snapshot, queue, bill_emails
@@ -462,12 +471,12 @@ class DecisionConsoleDataOrchestrator:
             markers = await repo.console_markers(session, business_id)
             if markers is None:
                 raise LookupError(business_id)
-            stamp, console_stamp = markers.books_stamp, markers.console_stamp
+            stamp = markers.books_stamp
             snapshot = await load_business_snapshot(session, business_id, stamp=stamp, name=markers.name)
-            queue = _QUEUE_STATE.get((business_id, console_stamp)) if console_stamp else None
+            queue = _cached_queue(business_id, markers)
             if queue is None:
-                queue = await self._queue_state(session, business_id, console_stamp)
-            bill_emails = _BILL_EMAILS.get((business_id, stamp)) if stamp is not None else None
+                queue = await self._queue_state(session, business_id, markers.console_stamp)
+            bill_emails = _cached_bill_emails(business_id, markers)
             if bill_emails is None:
                 emails = await session.execute(
                     select(Invoice.qbo_id, Invoice.bill_email).where(
