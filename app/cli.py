@@ -70,29 +70,9 @@ def serve(host: str, port: int) -> None:
     # The serving process checkpoints SQLite's WAL in a thread, not in whichever request's commit finds it
     # full (see `Database`); other commands keep SQLite's own checkpoints.
     app = create_app(settings, background_checkpoints=True)
-    _tune_garbage_collector()
+    foreground.tune_garbage_collector(between_requests=True)
     click.echo(f"Runway is at http://{host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=True)
-
-
-def _tune_garbage_collector() -> None:
-    """A request allocates a few thousand objects that reference counting frees; at the default threshold
-    (700) the collector ran once or more a request, and its older generations' pauses (1-5 ms) were much
-    of a dismiss's p99. What the app loaded at startup (modules, mappings, templates) never becomes
-    garbage: it leaves the collector's walks altogether. The young generation is collected between
-    requests (`foreground.collect_between_requests`), the raised threshold being only a backstop."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
-    foreground.collect_between_requests(GC_IDLE_YOUNG)
-
-
-# Allocations between collections of the youngest generation (Python's default: 700): a backstop, as
-# collections run between requests from GC_IDLE_YOUNG young objects on (`foreground`).
-GC_YOUNG_THRESHOLD = 10_000
-GC_IDLE_YOUNG = 2_000
 
 
 @main.command("create-user")
@@ -208,6 +188,7 @@ def sync(business_name: str | None, full: bool) -> None:
     from runway.services.experiences.sync import SyncResultView, SyncService
 
     settings = _settings()
+    foreground.tune_garbage_collector()
     bars: dict[str, Any] = {}
 
     def progress(name: str, entity: str, done: int, total: int) -> None:
@@ -334,6 +315,7 @@ def worker() -> None:
     import signal
 
     settings = _settings()
+    foreground.tune_garbage_collector()
 
     async def work(database: Database, runtime: Any) -> None:
         from domains.qbo.worker import SyncWorker

@@ -40,6 +40,7 @@ from bench.qbo_rig import (
     upsert_executemany,
 )
 from bench.registry import BenchContext, Report, at_least, benchmark, log
+from domains.core import foreground
 from domains.core import repository as core
 from domains.core.db import Database, json_serializer, utcnow
 from domains.qbo.client import decode_body, split_query_page
@@ -308,6 +309,8 @@ async def _business_id(url: str) -> int:
     summary="rows/s of decode + map + upsert ÷ raw sqlite3.executemany of the same rows (target >= 0.5)",
 )
 async def ingest_benchmark(ctx: BenchContext, report: Report) -> None:
+    # The collector as in the processes that sync (`runway serve`, `runway worker`, `runway sync`).
+    foreground.tune_garbage_collector()
     size = QUICK_SIZE if ctx.quick else FULL_SIZE
     company: SeededCompany = await seeded_company(ctx.cache, size)
     template = runway_template(ctx.cache)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -33,11 +33,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, RelationshipProperty, declared_attr, mapped_column, selectinload
 from sqlalchemy.sql import cast
 
-from domains.core.db import Base, BigIntPK, JSONType, UTCDateTime, utcnow
+from domains.core.db import Base, BigIntPK, JSONType, UTCDateTime, run_on_sqlite_driver, utcnow
 
 # Parents per line replacement and per delete: keeps an IN (...) list well under SQLite's 32,766
 # bound-parameter limit. (Entity upserts go 1,000 rows per statement, see `_ROWS_PER_STATEMENT`.)
@@ -488,80 +488,104 @@ async def upsert_entities(
     # Rows go to the driver as one multi-row INSERT ... ON CONFLICT per 1,000 rows, from SQL built once
     # per table and size, with the values already converted: a Core statement spent most of a sync's CPU
     # on per-row parameter handling (see docs/performance.md).
-    driver = prepared.driver
-    leading = driver.leading_values(business_id, synced_at or utcnow())
+    leading = prepared.driver.leading_values(business_id, synced_at or utcnow())
     connection = await session.connection()
-    per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // driver.width))
+    if dialect.name == "sqlite":
+        # Every statement in one trip to the driver's thread (see `run_on_sqlite_driver`).
+        return await run_on_sqlite_driver(
+            connection, functools.partial(_upsert_on_sqlite, prepared, business_id, leading)
+        )
     stored: dict[str, int] = {}
+    for sql, params in _upsert_statements(prepared, leading):
+        # RETURNING yields only the rows inserted or updated, not those the WHERE skipped.
+        returned: Sequence[Any] = (await connection.exec_driver_sql(sql, params)).all()
+        stored.update((qbo_id, row_id) for row_id, qbo_id in returned)
+    for sql, params in _line_statements(prepared, business_id, stored):
+        await connection.exec_driver_sql(sql, params)
+    return list(stored)
+
+
+def _upsert_on_sqlite(
+    prepared: PreparedRows, business_id: int, leading: list[Any], database: Any
+) -> list[str]:
+    """`upsert_entities`' statements on SQLite's own connection, on its thread: each upsert is followed by
+    the read-back of the rows it wrote (`_written_sql`), then the lines of those rows are replaced."""
+    driver = prepared.driver
+    stored: dict[str, int] = {}
+    cursor = database.cursor()
+    try:
+        start = 0
+        for sql, params in _upsert_statements(prepared, leading):
+            cursor.execute(sql, params)
+            count = (len(params)) // driver.width
+            sent = dict(
+                zip(
+                    prepared.qbo_ids[start : start + count],
+                    prepared.sync_tokens[start : start + count],
+                    strict=True,
+                )
+            )
+            start += count
+            cursor.execute(_written_sql(driver, len(sent)), (business_id, *sent))
+            (found,) = cursor.fetchone()
+            stored.update(
+                (qbo_id, row_id)
+                for row_id, qbo_id, token in msgspec.json.decode(found)
+                if int(token) == sent.get(qbo_id)
+            )
+        for sql, params in _line_statements(prepared, business_id, stored):
+            cursor.execute(sql, params)
+    finally:
+        cursor.close()
+    return list(stored)
+
+
+def _upsert_statements(prepared: PreparedRows, leading: list[Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The multi-row upserts of `prepared`'s rows, in order (`_upsert_sql`) with their parameters."""
+    driver = prepared.driver
+    per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // driver.width))
     for start in range(0, len(prepared.records), per_statement):
         batch = prepared.records[start : start + per_statement]
         params: list[Any] = []
         for record in batch:
             params += leading
             params += record
-        result = await connection.exec_driver_sql(_upsert_sql(driver, len(batch)), tuple(params))
-        if _returns_rows_one_by_one(dialect):
-            sent = dict(
-                zip(
-                    prepared.qbo_ids[start : start + per_statement],
-                    prepared.sync_tokens[start : start + per_statement],
-                    strict=True,
-                )
-            )
-            stored.update(await _written(connection, driver, business_id, sent))
-        else:
-            # RETURNING yields only the rows inserted or updated, not those the WHERE above skipped.
-            returned: Sequence[Any] = result.all()
-            stored.update((qbo_id, row_id) for row_id, qbo_id in returned)
-    if prepared.lines is not None and prepared.line_driver is not None and stored:
-        written = [
-            (stored[qbo_id], lines)
-            for qbo_id, lines in zip(prepared.qbo_ids, prepared.lines, strict=True)
-            if qbo_id in stored
-        ]
-        for start in range(0, len(written), _CHUNK):
-            await _replace_lines(
-                connection, prepared.line_driver, business_id, written[start : start + _CHUNK]
-            )
-    return list(stored)
+        yield _upsert_sql(driver, len(batch)), tuple(params)
 
 
-async def _written(
-    connection: AsyncConnection, driver: _DriverRows, business_id: int, tokens: Mapping[str, int]
-) -> dict[str, int]:
-    """The rows just upserted that were written, qbo_id to id: those now holding the SyncToken sent (the
-    upsert skips a row whose stored SyncToken is higher, and rewrites an equal one)."""
-    result = await connection.exec_driver_sql(_written_sql(driver, len(tokens)), (business_id, *tokens))
-    found = msgspec.json.decode(result.scalar_one())
-    return {qbo_id: row_id for row_id, qbo_id, token in found if int(token) == tokens.get(qbo_id)}
-
-
-async def _replace_lines(
-    connection: AsyncConnection,
-    driver: _DriverRows,
-    business_id: int,
-    written: Sequence[tuple[int, list[list[Any]]]],
-) -> None:
-    """Replace the lines of the parents just written (each parent's id with its prepared lines)."""
-    parent_ids = tuple(parent_id for parent_id, _lines in written)
-    await connection.exec_driver_sql(_delete_lines_sql(driver, len(parent_ids)), (business_id, *parent_ids))
+def _line_statements(
+    prepared: PreparedRows, business_id: int, stored: Mapping[str, int]
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The statements replacing the lines of the rows written (`stored`: qbo_id to row id): per chunk of
+    parents a DELETE of their lines, then multi-row INSERTs of the new ones."""
+    driver = prepared.line_driver
+    if prepared.lines is None or driver is None or not stored:
+        return
+    written = [
+        (stored[qbo_id], lines)
+        for qbo_id, lines in zip(prepared.qbo_ids, prepared.lines, strict=True)
+        if qbo_id in stored
+    ]
     plain_leading = not any(driver.leading_processors)
-    new_lines: list[tuple[Any, ...]] = []
-    for parent_id, lines in written:
-        for position, values in enumerate(lines):
-            leading = (
-                (business_id, parent_id, position)
-                if plain_leading
-                else driver.leading_values(business_id, parent_id, position)
-            )
-            new_lines.append((*leading, *values))
-    # One multi-row INSERT per chunk rather than executemany, which steps (and hands the GIL back and
-    # forth, see `_returns_rows_one_by_one`) once per line.
     per_statement = max(1, _MAX_PARAMETERS // driver.width)
-    for start in range(0, len(new_lines), per_statement):
-        batch = new_lines[start : start + per_statement]
-        params = tuple(value for line in batch for value in line)
-        await connection.exec_driver_sql(_insert_sql(driver, len(batch)), params)
+    for start in range(0, len(written), _CHUNK):
+        chunk = written[start : start + _CHUNK]
+        parent_ids = tuple(parent_id for parent_id, _lines in chunk)
+        yield _delete_lines_sql(driver, len(parent_ids)), (business_id, *parent_ids)
+        new_lines: list[tuple[Any, ...]] = []
+        for parent_id, lines in chunk:
+            for position, values in enumerate(lines):
+                line_leading = (
+                    (business_id, parent_id, position)
+                    if plain_leading
+                    else driver.leading_values(business_id, parent_id, position)
+                )
+                new_lines.append((*line_leading, *values))
+        # Multi-row INSERTs rather than executemany, which steps (and hands the GIL back and forth) once
+        # per line.
+        for first in range(0, len(new_lines), per_statement):
+            batch = new_lines[first : first + per_statement]
+            yield _insert_sql(driver, len(batch)), tuple(value for line in batch for value in line)
 
 
 async def delete_entities(

@@ -26,7 +26,7 @@ from aiosqlite.context import contextmanager as aiosqlite_result
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncSession,
@@ -300,6 +300,29 @@ def _sync_sqlite_engine(database: str, *, pool_size: int, options: dict[str, Any
         max_overflow=pool_size,
         **options,
     )
+
+
+async def run_on_sqlite_driver(connection: AsyncConnection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """`work(driver_connection)` on a SQLite connection's own thread (aiosqlite's, or the loop's for an
+    inline connection), in one trip, inside the transaction the connection is in.
+
+    For a bulk write of many statements: each statement through SQLAlchemy is a trip to the driver's thread
+    and back, and while the event loop is busy (a sync mapping its next page) every trip back waits for it.
+    A `sqlite3.Error` comes out as SQLAlchemy's exception of its kind (`IntegrityError`, ...).
+    """
+    fairy = await connection.get_raw_connection()
+    driver = fairy.driver_connection
+    if not isinstance(driver, aiosqlite.Connection):
+        raise TypeError(f"not a SQLite connection: {type(driver).__name__}")
+    database = driver._conn
+
+    def guarded() -> T:
+        try:
+            return work(database)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
+
+    return await driver._execute(guarded)
 
 
 class RowReader(Protocol):

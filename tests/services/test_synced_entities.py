@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from domains.ap.models import Bill, BillLine, Vendor
 from domains.ap.repository import get_bill, list_bills, list_open_bills, list_vendors
@@ -217,6 +218,23 @@ async def test_rows_missing_columns_are_refused(db: Database, businesses: tuple[
     async with db.write() as session:
         with pytest.raises(ValueError, match=r"missing \['balance_cents'\]"):
             await upsert_entities(session, alice, Bill, [incomplete])
+
+
+async def test_a_failed_write_raises_the_database_error_and_leaves_nothing(database: Database) -> None:
+    """A statement the database refuses (here a business that does not exist: its foreign key) comes out
+    as SQLAlchemy's IntegrityError on both databases, and the transaction leaves no row or line behind."""
+    async with database.write() as session:
+        business_id = (await core.create_business(session, name="Careful Co")).id
+    with pytest.raises(IntegrityError):
+        async with database.write() as session:
+            await upsert_entities(session, business_id, Bill, [bill_row(Id="7")])
+            await upsert_entities(session, business_id + 1_000, Bill, [bill_row(Id="8")])
+    assert await count(database, Bill) == 0
+    assert await count(database, BillLine) == 0
+    # The connection is usable afterwards: the next write goes through.
+    async with database.write() as session:
+        assert await upsert_entities(session, business_id, Bill, [bill_row(Id="9")]) == ["9"]
+    assert await count(database, BillLine) == 2
 
 
 async def test_raw_numbers_read_back_exactly_on_both_databases(database: Database) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pytest
 from hypothesis import given
@@ -85,3 +85,29 @@ def test_decimal_round_trip_is_lossless(value):
 @given(st.lists(cents, max_size=30))
 def test_sum_equals_integer_sum(values):
     assert Money.sum((Money(v, "USD") for v in values), "USD").cents == sum(values)
+
+
+def _rounded_cents(amount: Decimal) -> int | None:
+    """Cents the long way (the product rounded half away from zero to a whole number); None when a BIGINT
+    cannot hold them or the decimal context cannot quantize them."""
+    try:
+        result = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation:
+        return None
+    return result if -(2**63 - 1) <= result <= 2**63 - 1 else None
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False)
+    | st.builds(Decimal, st.from_regex(r"-?\d{1,20}\.\d{0,3}", fullmatch=True))
+    | st.builds(lambda c, e: Decimal(c).scaleb(e), st.integers(-(10**30), 10**30), st.integers(-40, 40))
+)
+def test_whole_cent_amounts_take_the_same_cents_as_rounding(amount):
+    # Whole-cent amounts skip the rounding; every amount must still come out as rounding gives it, or be
+    # refused when out of range.
+    expected = _rounded_cents(amount)
+    if expected is None:
+        with pytest.raises(ValueError, match="out of range"):
+            decimal_to_cents(amount)
+    else:
+        assert decimal_to_cents(amount) == expected
