@@ -582,10 +582,26 @@ def _line_statements(
                 )
                 new_lines.append((*line_leading, *values))
         # Multi-row INSERTs rather than executemany, which steps (and hands the GIL back and forth) once
-        # per line.
-        for first in range(0, len(new_lines), per_statement):
-            batch = new_lines[first : first + per_statement]
-            yield _insert_sql(driver, len(batch)), tuple(value for line in batch for value in line)
+        # per line; of a few sizes only, so the driver prepares each once (a page's line count is new
+        # every time, and preparing a statement of thousands of parameters costs more than running it).
+        first = 0
+        for size in _statement_sizes(len(new_lines), per_statement):
+            batch = new_lines[first : first + size]
+            first += size
+            yield _insert_sql(driver, size), tuple(value for line in batch for value in line)
+
+
+def _statement_sizes(count: int, largest: int) -> Iterator[int]:
+    """`count` rows as statement sizes from a few fixed ones: `largest` while it fits, then powers of two."""
+    while count >= largest:
+        yield largest
+        count -= largest
+    size = 1 << max(count.bit_length() - 1, 0)
+    while count:
+        if size <= count:
+            yield size
+            count -= size
+        size >>= 1
 
 
 async def delete_entities(
