@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from domains.core.db import utcnow
+from domains.hygiene import repository as hygiene_repo
 from domains.qbo import repository as qbo_repo
 from domains.summaries import repository as summaries
 from runway.services.data_orchestrators.business_summary_data_orchestrator import (
@@ -268,3 +269,27 @@ async def _delay(qbo, business_id: int, bill, before, *, status: str) -> None:
         seen=None,
         user_id=await _alice_id(qbo.db),
     )
+
+
+async def test_the_refresh_after_a_sync_brings_the_hygiene_register_up_to_date(qbo):
+    """The run listener works the hygiene rules out once for the summary and the register alike: after a
+    sync the register already holds the new books, so the next tray or console does not evaluate them
+    again, and the summary counts what the register holds."""
+    await build_world(qbo.db)
+    business_id = await add_demo_business(qbo, MESSY, firm=ACME)
+    async with qbo.db.read() as session:
+        realm_id = (await qbo_repo.get_connection(session, business_id)).realm_id
+    qbo.clock.advance(60)
+    account = {k: v for k, v in bank_account(balance="1.00").items() if k != "Id"}
+    await qbo.qbo_write(realm_id, "Account", account | {"Name": "Petty cash"})
+    outcome = await syncing(qbo).sync_now(business_id)
+    assert outcome.status == "succeeded"
+
+    async with qbo.db.read() as session:
+        state = (await hygiene_repo.evaluation_states(session, [business_id]))[business_id]
+        register = await hygiene_repo.register_rows(session, [business_id])
+    assert state.evaluated_run_id == state.last_succeeded_run_id
+    summary = (await BusinessSummaryDataOrchestrator(qbo.db).summaries_for([business_id]))[business_id]
+    # Nothing is dismissed or snoozed in this business: every open entry is an issue the summary counts.
+    assert all(row.dismissed_at is None and row.snoozed_until is None for row in register)
+    assert summary.issues_high + summary.issues_medium + summary.issues_low == len(register) > 0

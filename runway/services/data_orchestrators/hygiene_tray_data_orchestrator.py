@@ -28,6 +28,7 @@ from domains.ar.models import Customer, Invoice, Payment
 from domains.bank.models import Purchase
 from domains.core import repository as core
 from domains.core.db import Database, RowReader, RowWriter, utcnow
+from domains.core.locks import BusinessLocks
 from domains.hygiene import repository as repo
 from domains.hygiene.repository import EvaluationState, IssueKey, RegisterRow, TriageState
 from domains.qbo.errors import QboError
@@ -426,6 +427,10 @@ async def _again_if_raced(write: Callable[[], Awaitable[None]], attempts: int = 
                 raise
 
 
+# Bringing a business's register up to date, one caller at a time in this process (see `tray_data`).
+_REGISTER_TURNS = BusinessLocks()
+
+
 class HygieneTrayDataOrchestrator:
     """Reads and writes the Hygiene Tray's data; holds no state between calls."""
 
@@ -513,6 +518,14 @@ class HygieneTrayDataOrchestrator:
     ) -> TrayData:
         """The tray of one business; brings the register up to date when a newer sync has finished, and
         keeps the business's summary for the firm tray."""
+        if as_of is not None:
+            return await self._tray_data(business_id, now=now, as_of=as_of)
+        # One bringing-up-to-date at a time: after a sync, the summary refresh and the first screens
+        # shown all find the register behind; the later ones then find it current.
+        async with _REGISTER_TURNS(business_id):
+            return await self._tray_data(business_id, now=now, as_of=None)
+
+    async def _tray_data(self, business_id: int, *, now: dt.datetime, as_of: dt.date | None) -> TrayData:
         facts = await self.business_facts(business_id)
         day = as_of or local_date(now, facts.timezone)
         snapshot, triage = await self._load(business_id)
@@ -705,7 +718,12 @@ class HygieneTrayDataOrchestrator:
         days = {bid: local_date(now, f.timezone) for bid, f in facts.items()}
         behind = [bid for bid in facts if not _current(states[bid], days[bid], now)]
         for business_id in behind:
-            await self.tray_data(business_id, now=now)
+            async with _REGISTER_TURNS(business_id):
+                # Another caller may have brought it up to date while this one waited for its turn.
+                async with self.db.read() as session:
+                    state = (await repo.evaluation_states(session, [business_id]))[business_id]
+                if not _current(state, days[business_id], now):
+                    await self._tray_data(business_id, now=now, as_of=None)
         if behind:
             async with self.db.read() as session:
                 states = await repo.evaluation_states(session, ids)

@@ -18,6 +18,7 @@ from runway.services.calculators import BusinessSnapshot, HygieneIssue, PlannedD
 from runway.services.data_orchestrators.business_snapshot import BusinessNotFoundError, load_business_snapshot
 from runway.services.data_orchestrators.decision_console_data_orchestrator import (
     DecisionConsoleDataOrchestrator,
+    planned_dates_of,
 )
 from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import HygieneTrayDataOrchestrator
 
@@ -92,11 +93,11 @@ async def decision_plan_for(db: Database, business_id: int, week_start: dt.date)
     """The Decision Console's current decisions as the forecast and the "decisions waiting" count see
     them: like the console, an item is waiting unless it has a current decision, except one finalized
     before this week (it may need a new decision now)."""
-    console = DecisionConsoleDataOrchestrator(db)
-    planned, chased = await console.planned_dates(business_id)
+    decisions = await DecisionConsoleDataOrchestrator(db).current_decisions(business_id)
+    planned, chased = planned_dates_of(decisions)
     settled = frozenset(
         (decision.entity_type, decision.qbo_id)
-        for decision in await console.current_decisions(business_id)
+        for decision in decisions
         if decision.status != DECISION_DONE
         or (decision.finalized_on is not None and decision.finalized_on >= week_start)
     )
@@ -106,13 +107,19 @@ async def decision_plan_for(db: Database, business_id: int, week_start: dt.date)
 
 
 async def open_issues_for(
-    db: Database, business_id: int, snapshot: BusinessSnapshot, as_of: dt.date, now: dt.datetime
+    db: Database, business_id: int, as_of: dt.date, now: dt.datetime, *, today: bool
 ) -> tuple[HygieneIssue, ...]:
     """The business's open hygiene issues as the Hygiene Tray keeps them (dismissed and snoozed ones
-    left out)."""
-    del snapshot  # the tray reads its own snapshot together with its triage state
+    left out).
+
+    `today`: `as_of` is the business's own today. Then the tray's register is brought up to date with
+    the same detection (a sync just finished, a new day), as the tray does when it is shown: after a sync
+    the summary refresh and the next screen would otherwise each work out every rule over the books."""
+    tray = HygieneTrayDataOrchestrator(db)
     try:
-        return tuple(await HygieneTrayDataOrchestrator(db).open_issues(business_id, as_of, now=now))
+        if today:
+            return tuple((await tray.tray_data(business_id, now=now)).open)
+        return tuple(await tray.open_issues(business_id, as_of, now=now))
     except CurrencyMismatchError:
         # The forecast reports the unconvertible amount itself; the issue list cannot be built without it.
         return ()
@@ -131,7 +138,7 @@ async def load_runway_inputs(
         name, firm_id, timezone = business.name, business.firm_id, business.timezone
     day = as_of or local_today(timezone, now)
     plan = await decision_plan_for(db, business_id, monday_of(day))
-    issues = await open_issues_for(db, business_id, snapshot, day, now)
+    issues = await open_issues_for(db, business_id, day, now, today=as_of is None)
     return RunwayInputs(business_id, name, firm_id, timezone, snapshot, day, now, plan, issues)
 
 

@@ -17,11 +17,11 @@ import asyncio
 import csv
 import datetime as dt
 import io
-import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from domains.core.locks import BusinessLocks
 from domains.core.permissions import Capability
 from domains.decisions.models import APPROVED, CONFLICT, DONE, EXECUTING, FAILED, PROPOSED, UNDONE
 from runway.services.calculators.arithmetic import monday_of
@@ -580,10 +580,7 @@ class _Tally:
 # Tallies by the books they were counted against and the (id, version) of the decisions counted.
 _TALLIES: BooksCache[tuple[_Books, _Tally]] = BooksCache(size=16)
 
-# Keypresses on one business run one at a time in this process (see `_one_at_a_time`), by event loop.
-_KEYPRESS_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
-    weakref.WeakKeyDictionary()
-)
+_KEYPRESS_LOCKS = BusinessLocks()
 
 
 def _one_at_a_time(business_id: int) -> asyncio.Lock:
@@ -595,8 +592,7 @@ def _one_at_a_time(business_id: int) -> asyncio.Lock:
     count under a state that never exists, so the next keypress recomputes them from every decision.
     Writers of other processes still interleave; their keypresses then start from the database's state.
     """
-    locks = _KEYPRESS_LOCKS.setdefault(asyncio.get_running_loop(), {})
-    return locks.setdefault(business_id, asyncio.Lock())
+    return _KEYPRESS_LOCKS(business_id)
 
 
 @dataclass(frozen=True, slots=True)
