@@ -159,19 +159,25 @@ async def test_an_advisor_sees_only_their_firms_clients(sqlite_database):
     assert owner.rows == ()
 
 
+async def _add_bank_account_and_sync(qbo, business_id: int, name: str, balance: str) -> str:
+    """A bank account added in QuickBooks a minute later, brought in by a sync with the app's listener;
+    the business's realm id."""
+    async with qbo.db.read() as session:
+        realm_id = (await qbo_repo.get_connection(session, business_id)).realm_id
+    qbo.clock.advance(60)
+    account = {k: v for k, v in bank_account(balance=balance).items() if k != "Id"}
+    await qbo.qbo_write(realm_id, "Account", account | {"Name": name})
+    outcome = await syncing(qbo).sync_now(business_id)
+    assert outcome.status == "succeeded"
+    return realm_id
+
+
 async def test_the_summary_follows_a_sync_that_brings_new_cash_and_a_failed_sync(qbo):
     await build_world(qbo.db)
     business_id = await add_demo_business(qbo, TIGHT, firm=ACME)
     before = (await BusinessSummaryDataOrchestrator(qbo.db).summaries_for([business_id]))[business_id]
-    async with qbo.db.read() as session:
-        realm_id = (await qbo_repo.get_connection(session, business_id)).realm_id
-
     # Someone adds a bank account holding $500,000 in QuickBooks; the next (incremental) sync brings it.
-    qbo.clock.advance(60)
-    account = {k: v for k, v in bank_account(balance="500000.00").items() if k != "Id"}
-    await qbo.qbo_write(realm_id, "Account", account | {"Name": "Windfall savings"})
-    outcome = await syncing(qbo).sync_now(business_id)
-    assert outcome.status == "succeeded"
+    realm_id = await _add_bank_account_and_sync(qbo, business_id, "Windfall savings", "500000.00")
 
     after = (await BusinessSummaryDataOrchestrator(qbo.db).summaries_for([business_id]))[business_id]
     assert after.cash_now_cents == before.cash_now_cents + 500_000_00
@@ -277,13 +283,7 @@ async def test_the_refresh_after_a_sync_brings_the_hygiene_register_up_to_date(q
     again, and the summary counts what the register holds."""
     await build_world(qbo.db)
     business_id = await add_demo_business(qbo, MESSY, firm=ACME)
-    async with qbo.db.read() as session:
-        realm_id = (await qbo_repo.get_connection(session, business_id)).realm_id
-    qbo.clock.advance(60)
-    account = {k: v for k, v in bank_account(balance="1.00").items() if k != "Id"}
-    await qbo.qbo_write(realm_id, "Account", account | {"Name": "Petty cash"})
-    outcome = await syncing(qbo).sync_now(business_id)
-    assert outcome.status == "succeeded"
+    await _add_bank_account_and_sync(qbo, business_id, "Petty cash", "1.00")
 
     async with qbo.db.read() as session:
         state = (await hygiene_repo.evaluation_states(session, [business_id]))[business_id]
