@@ -33,7 +33,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, RelationshipProperty, declared_attr, mapped_column, selectinload
 from sqlalchemy.sql import cast
 
@@ -491,10 +491,7 @@ async def upsert_entities(
     leading = prepared.driver.leading_values(business_id, synced_at or utcnow())
     connection = await session.connection()
     if dialect.name == "sqlite":
-        # Every statement in one trip to the driver's thread (see `run_on_sqlite_driver`).
-        return await run_on_sqlite_driver(
-            connection, functools.partial(_upsert_on_sqlite, prepared, business_id, leading)
-        )
+        return await _upsert_on_sqlite(connection, prepared, business_id, leading)
     stored: dict[str, int] = {}
     for sql, params in _upsert_statements(prepared, leading):
         # RETURNING yields only the rows inserted or updated, not those the WHERE skipped.
@@ -505,39 +502,56 @@ async def upsert_entities(
     return list(stored)
 
 
-def _upsert_on_sqlite(
-    prepared: PreparedRows, business_id: int, leading: list[Any], database: Any
+async def _upsert_on_sqlite(
+    connection: AsyncConnection, prepared: PreparedRows, business_id: int, leading: list[Any]
 ) -> list[str]:
-    """`upsert_entities`' statements on SQLite's own connection, on its thread: each upsert is followed by
-    the read-back of the rows it wrote (`_written_sql`), then the lines of those rows are replaced."""
+    """`upsert_entities` on SQLite, in two trips to the driver's thread (`run_on_sqlite_driver`): the
+    upserts, each followed by the read-back of the rows it wrote (`_written_sql`); then the lines of those
+    rows. The statements and their parameters are built here, on the caller's thread: the driver's thread
+    only runs them, so it needs the interpreter as little as it can while a sync maps its next page."""
     driver = prepared.driver
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    sent_by_statement: list[dict[str, int]] = []
+    start = 0
+    for sql, params in _upsert_statements(prepared, leading):
+        count = len(params) // driver.width
+        sent = dict(
+            zip(
+                prepared.qbo_ids[start : start + count],
+                prepared.sync_tokens[start : start + count],
+                strict=True,
+            )
+        )
+        start += count
+        statements += [(sql, params), (_written_sql(driver, len(sent)), (business_id, *sent))]
+        sent_by_statement.append(sent)
+    found = await run_on_sqlite_driver(connection, functools.partial(_execute_all, statements))
     stored: dict[str, int] = {}
+    for text, sent in zip(found, sent_by_statement, strict=True):
+        stored.update(
+            (qbo_id, row_id)
+            for row_id, qbo_id, token in msgspec.json.decode(text)
+            if int(token) == sent.get(qbo_id)
+        )
+    lines = list(_line_statements(prepared, business_id, stored))
+    if lines:
+        await run_on_sqlite_driver(connection, functools.partial(_execute_all, lines))
+    return list(stored)
+
+
+def _execute_all(statements: Sequence[tuple[str, tuple[Any, ...]]], database: Any) -> list[Any]:
+    """Run `statements` in order on a DB-API connection; the first column of the first row of each that
+    returns rows."""
+    results: list[Any] = []
     cursor = database.cursor()
     try:
-        start = 0
-        for sql, params in _upsert_statements(prepared, leading):
+        for sql, params in statements:
             cursor.execute(sql, params)
-            count = (len(params)) // driver.width
-            sent = dict(
-                zip(
-                    prepared.qbo_ids[start : start + count],
-                    prepared.sync_tokens[start : start + count],
-                    strict=True,
-                )
-            )
-            start += count
-            cursor.execute(_written_sql(driver, len(sent)), (business_id, *sent))
-            (found,) = cursor.fetchone()
-            stored.update(
-                (qbo_id, row_id)
-                for row_id, qbo_id, token in msgspec.json.decode(found)
-                if int(token) == sent.get(qbo_id)
-            )
-        for sql, params in _line_statements(prepared, business_id, stored):
-            cursor.execute(sql, params)
+            if cursor.description:
+                results.append(cursor.fetchone()[0])
     finally:
         cursor.close()
-    return list(stored)
+    return results
 
 
 def _upsert_statements(prepared: PreparedRows, leading: list[Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
@@ -582,26 +596,10 @@ def _line_statements(
                 )
                 new_lines.append((*line_leading, *values))
         # Multi-row INSERTs rather than executemany, which steps (and hands the GIL back and forth) once
-        # per line; of a few sizes only, so the driver prepares each once (a page's line count is new
-        # every time, and preparing a statement of thousands of parameters costs more than running it).
-        first = 0
-        for size in _statement_sizes(len(new_lines), per_statement):
-            batch = new_lines[first : first + size]
-            first += size
-            yield _insert_sql(driver, size), tuple(value for line in batch for value in line)
-
-
-def _statement_sizes(count: int, largest: int) -> Iterator[int]:
-    """`count` rows as statement sizes from a few fixed ones: `largest` while it fits, then powers of two."""
-    while count >= largest:
-        yield largest
-        count -= largest
-    size = 1 << max(count.bit_length() - 1, 0)
-    while count:
-        if size <= count:
-            yield size
-            count -= size
-        size >>= 1
+        # per line.
+        for first in range(0, len(new_lines), per_statement):
+            batch = new_lines[first : first + per_statement]
+            yield _insert_sql(driver, len(batch)), tuple(value for line in batch for value in line)
 
 
 async def delete_entities(

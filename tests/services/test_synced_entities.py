@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +26,7 @@ from domains.core.db import Database
 from domains.core.models import Business
 from domains.qbo.client import encode_body
 from domains.qbo.mappers import deleted_id, is_deleted, map_entity
-from domains.synced import EntityRow, RawJSON, _statement_sizes, delete_entities, upsert_entities
+from domains.synced import EntityRow, RawJSON, delete_entities, upsert_entities
 
 pytestmark = pytest.mark.anyio
 
@@ -300,13 +298,3 @@ async def test_raw_json_text_is_stored_as_sent_on_both_databases(database: Datab
         # Read back as the object it is, not as a string holding JSON, with every digit QBO sent.
         assert bill.raw == json.loads(text, parse_float=Decimal)
         assert str(bill.raw["TotalAmt"]) == "1602.70"
-
-
-@given(st.integers(0, 20_000), st.integers(1, 4_000))
-def test_rows_go_in_statements_of_a_few_fixed_sizes(count: int, largest: int) -> None:
-    sizes = list(_statement_sizes(count, largest))
-    assert sum(sizes) == count
-    # `largest` while it fits, then each power of two below it at most once: few distinct statements.
-    remainder = [size for size in sizes if size != largest]
-    assert len(remainder) == len(set(remainder))
-    assert all(size & (size - 1) == 0 and size < largest for size in remainder)
