@@ -95,6 +95,11 @@ def requests_in_progress() -> int:
     return _serving
 
 
+def in_request() -> bool:
+    """Whether the running code is part of handling a request."""
+    return _IN_REQUEST.get()
+
+
 async def yield_to_requests(max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
     """Give the event loop a turn, and wait while requests are being served (for `max_wait_seconds` at
     most); within a request, only the turn."""

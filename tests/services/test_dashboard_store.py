@@ -208,3 +208,22 @@ async def test_the_stored_figures_expire_when_the_last_sync_turns_stale(qbo):
     again = await orchestrator.current(business_id, now=fresh_at)
     assert again is not None
     assert again.issues_high == fresh.issues_high
+
+
+async def test_the_books_read_the_same_within_a_request_and_after_a_sync(qbo, monkeypatch):
+    """A request reads a business's books at once; the refresh after a sync reads them a batch at a time
+    with turns of the event loop between. Both give the same snapshot, row for row."""
+    from domains.core import foreground
+    from runway.services.data_orchestrators import business_snapshot
+
+    # Small batches, so that every table of a demo company spans several.
+    monkeypatch.setattr(business_snapshot, "_ROWS_PER_TURN", 7)
+    await build_world(qbo.db)
+    business_id = await add_demo_business(qbo, MESSY, firm="Acme Accounting")
+    async with qbo.db.read() as session:
+        in_turns = await business_snapshot.read_business_snapshot(session, business_id)
+    async with foreground.serving(), qbo.db.read() as session:
+        at_once = await business_snapshot.read_business_snapshot(session, business_id)
+    assert in_turns == at_once
+    assert len(in_turns.bills) > 7
+    assert sum(len(bill.lines) for bill in in_turns.bills) > 7
