@@ -91,7 +91,9 @@ class QboRuntime:
         config = self._config(base_url or "")
         self.smart_sync = SmartSyncService(self.database, config, TokenCipher(self.settings.secret_key))
         # Keep the client list's summary rows in step with every finished sync, in every process that syncs.
-        self.smart_sync.add_run_listener(BusinessSummaryDataOrchestrator(self.database).on_sync_run)
+        summaries = BusinessSummaryDataOrchestrator(self.database)
+        self.smart_sync.add_run_scope(summaries.sync_scope)
+        self.smart_sync.add_run_listener(summaries.on_sync_run)
         if worker:
             self.worker = SyncWorker(
                 self.smart_sync, interval=dt.timedelta(minutes=self.settings.sync_interval_minutes)

@@ -16,6 +16,7 @@ import random
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence, Sized
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -137,6 +138,7 @@ class SyncOutcome:
 ProgressCallback = Callable[[str, int, int], Awaitable[None] | None]
 # Told about every finished run (succeeded or failed): (business_id, outcome).
 RunListener = Callable[[int, "SyncOutcome"], Awaitable[None]]
+RunScope = Callable[[int], AbstractAsyncContextManager[None]]
 
 
 def new_request_id() -> str:
@@ -186,11 +188,17 @@ class SmartSyncService:
         self.throttle = throttle or RealmThrottle(self.clock)
         self.worker_id = worker_id or f"sync-{uuid.uuid4().hex[:12]}"
         self._run_listeners: list[RunListener] = []
+        self._run_scopes: list[RunScope] = []
         self._random = random.Random()
 
     def add_run_listener(self, listener: RunListener) -> None:
         """Call `listener` after each run this service finishes (e.g. to refresh summaries)."""
         self._run_listeners.append(listener)
+
+    def add_run_scope(self, scope: RunScope) -> None:
+        """Enter `scope(business_id)` around each run this service carries out, from its start until its
+        listeners have finished (e.g. to tell screens that the business's books are about to change)."""
+        self._run_scopes.append(scope)
 
     async def _notify(self, business_id: int, outcome: SyncOutcome) -> SyncOutcome:
         for listener in self._run_listeners:
@@ -295,6 +303,24 @@ class SmartSyncService:
             counters = {"rows_written": run.rows_written, "quarantined": run.quarantined}
         if not claimed:
             return SyncOutcome(run_id, "skipped", kind, 0, 0, None)
+        async with contextlib.AsyncExitStack() as scopes:
+            for scope in self._run_scopes:
+                await scopes.enter_async_context(scope(business_id))
+            return await self._carry_out(
+                run_id, business_id, kind, progress, counters, started_at, on_progress
+            )
+
+    async def _carry_out(
+        self,
+        run_id: int,
+        business_id: int,
+        kind: str,
+        progress: dict[str, Any],
+        counters: dict[str, int],
+        started_at: dt.datetime,
+        on_progress: ProgressCallback | None,
+    ) -> SyncOutcome:
+        """A claimed run from its first request to its listeners."""
         structlog.contextvars.bind_contextvars(business_id=business_id, sync_run_id=run_id)
         log.info("sync started", kind=kind)
         try:

@@ -26,6 +26,9 @@ from runway.services.calculators import Chase, Delay, ImpactCalculator, PayNow, 
 from runway.services.data_orchestrators.accounts_data_orchestrator import AccountsDataOrchestrator
 from runway.services.data_orchestrators.business_list_data_orchestrator import BusinessListDataOrchestrator
 from runway.services.data_orchestrators.business_snapshot import load_business_snapshot
+from runway.services.data_orchestrators.business_summary_data_orchestrator import (
+    BusinessSummaryDataOrchestrator,
+)
 from runway.services.data_orchestrators.decision_console_data_orchestrator import (
     DecisionConsoleDataOrchestrator,
 )
@@ -575,6 +578,36 @@ async def test_the_queue_follows_the_books_after_a_sync_and_after_a_write_of_our
     )
     after = await console.console(*alice)
     assert row_of(after, "item-bill-105").due_date == dt.date.fromisoformat(day(2))
+
+
+async def test_while_the_refresh_after_a_sync_runs_the_console_shows_the_books_of_just_before(qbo):
+    """From the moment a sync replaces the books until the refresh after it has worked the new ones out,
+    the console answers from the books it had (the decisions are the current ones); then from the new."""
+    cw = await console_world(qbo)
+    console = cw.service(smart_sync=qbo.smart_sync())
+    alice = cw.who("alice")
+    assert row_of(await console.console(*alice), "item-bill-102").amount_cents == 300_000
+    bill_102 = (await qbo.qbo(cw.realm_id, "SELECT * FROM Bill WHERE Id = '102'"))["Bill"][0]
+    line = {
+        "Amount": Decimal("3500.00"),
+        "DetailType": "AccountBasedExpenseLineDetail",
+        "AccountBasedExpenseLineDetail": {"AccountRef": {"value": "7"}},
+    }
+    changed = {"Id": "102", "SyncToken": bill_102["SyncToken"], "sparse": True, "Line": [line]}
+    await qbo.qbo_write(cw.realm_id, "Bill", changed)
+    summaries = BusinessSummaryDataOrchestrator(qbo.db)
+    async with summaries.sync_scope(cw.business_id):
+        assert (await qbo.smart_sync().sync_now(cw.business_id)).status == "succeeded"
+        during = await console.console(*alice)
+        assert row_of(during, "item-bill-102").amount_cents == 300_000, "the books of just before"
+        # A decision taken meanwhile is recorded and shown, on the books of just before.
+        view = await console.decide(*alice, "bill", "102", "skip", {"seen": "none"})
+        assert view.row is not None
+        assert view.row.decision is not None
+        assert view.row.amount_cents == 300_000
+    after = await console.console(*alice)
+    assert row_of(after, "item-bill-102").amount_cents == 350_000
+    assert row_of(after, "item-bill-102").decision is not None
 
 
 def _counted_from_rows(view: Any) -> dict[str, int]:

@@ -7,9 +7,11 @@ never served after the books changed, in any app instance. Nothing here is state
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import gc
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
@@ -45,3 +47,25 @@ class BooksCache(Generic[V]):
         if self.out_of_gc:
             gc.freeze()
         return value
+
+
+# Businesses whose derived state is being worked out again after a sync (see `refreshing`).
+_REFRESHING: collections.Counter[int] = collections.Counter()
+
+
+@contextlib.asynccontextmanager
+async def refreshing(business_id: int) -> AsyncIterator[None]:
+    """Around the refresh after a sync, which reads the new books and works out what depends on them:
+    meanwhile screens may show the books as they were just before (`is_refreshing`) instead of each
+    working them out too, in the middle of a request."""
+    _REFRESHING[business_id] += 1
+    try:
+        yield
+    finally:
+        _REFRESHING[business_id] -= 1
+        if _REFRESHING[business_id] <= 0:
+            del _REFRESHING[business_id]
+
+
+def is_refreshing(business_id: int) -> bool:
+    return _REFRESHING[business_id] > 0 if business_id in _REFRESHING else False

@@ -8,6 +8,8 @@ change (`books_cache`): reading the stamp is one indexed row, reading the books 
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import dataclasses
 import datetime as dt
 from collections import defaultdict
@@ -98,7 +100,11 @@ async def _batches(
         return
     streamed = await session.stream(stmt)
     async for batch in (streamed.mappings() if mappings else streamed).partitions(_ROWS_PER_TURN):
-        await foreground.yield_to_requests()
+        reading = _CURRENT_READ.get()
+        if reading is not None and reading.hurry:
+            await asyncio.sleep(0)  # a request waits for these very rows: no waiting for requests
+        else:
+            await foreground.yield_to_requests()
         yield batch
 
 
@@ -214,7 +220,62 @@ async def load_business_snapshot(
     cached = cached_business_snapshot(business_id, stamp, name)
     if cached is not None:
         return cached
-    return _SNAPSHOTS.put((business_id, stamp), await read_business_snapshot(session, business_id))
+    key = (business_id, stamp)
+    loop = asyncio.get_running_loop()
+    reading = _READING.get(key)
+    if reading is not None and reading.done.get_loop() is loop:
+        # The same books are being read (after a sync, the refresh and the first screens all want them):
+        # wait for that read, and have it stop giving way to requests, this one among them.
+        reading.hurry = True
+        shared = await asyncio.shield(reading.done)
+        if shared is not None and shared.business_name == name:
+            return shared
+    reading = _Reading(loop.create_future())
+    _READING[key] = reading
+    token = _CURRENT_READ.set(reading)
+    snapshot: BusinessSnapshot | None = None
+    try:
+        snapshot = await read_business_snapshot(session, business_id)
+    finally:
+        _CURRENT_READ.reset(token)
+        if _READING.get(key) is reading:
+            del _READING[key]
+        reading.done.set_result(snapshot)  # None: it failed, and whoever waits reads the books itself
+    stamps = _STAMPS_READ.setdefault(business_id, [])
+    if stamp in stamps:
+        stamps.remove(stamp)
+    stamps.append(stamp)
+    del stamps[:-2]
+    return _SNAPSHOTS.put(key, snapshot)
+
+
+def previous_books(business_id: int, name: str, stamp: str) -> tuple[str, BusinessSnapshot] | None:
+    """The stamp and snapshot of the business's books read last before those of `stamp`, if still cached:
+    what screens show for the second or two in which the books after a sync are being worked out."""
+    for previous in reversed(_STAMPS_READ.get(business_id, ())):
+        if previous != stamp:
+            snapshot = cached_business_snapshot(business_id, previous, name)
+            return None if snapshot is None else (previous, snapshot)
+    return None
+
+
+class _Reading:
+    """A read of one business's books in progress, which others asking for the same books wait for."""
+
+    __slots__ = ("done", "hurry")
+
+    def __init__(self, done: asyncio.Future[BusinessSnapshot | None]) -> None:
+        self.done = done
+        # Set when a request waits for this read: it then takes turns without waiting for requests.
+        self.hurry = False
+
+
+_READING: dict[tuple[int, str], _Reading] = {}
+# The stamps of the two books of each business read last, the newest last.
+_STAMPS_READ: dict[int, list[str]] = {}
+_CURRENT_READ: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar(
+    "runway_books_read", default=None
+)
 
 
 async def read_business_snapshot(session: AsyncSession, business_id: int) -> BusinessSnapshot:

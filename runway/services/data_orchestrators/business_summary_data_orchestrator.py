@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from domains.summaries import repository as summaries
 from domains.summaries.models import BusinessSummary
 from runway.services.calculators import AgingBuckets
 from runway.services.calculators.data_quality_calculator import SYNC_STALE_AFTER
+from runway.services.data_orchestrators.books_cache import refreshing
 from runway.services.data_orchestrators.business_figures import BusinessFigures, ItemLine, compute_figures
 from runway.services.data_orchestrators.runway_inputs import (
     BusinessNotFoundError,
@@ -427,10 +429,17 @@ class BusinessSummaryDataOrchestrator:
             await summaries.replace_weeks(session, business_id, [])
             return SummaryRecord.of(row)
 
+    def sync_scope(self, business_id: int) -> AbstractAsyncContextManager[None]:
+        """SmartSync run scope: from a run's start until its listeners (`on_sync_run`) have finished, the
+        business's derived state is being worked out again (`books_cache.refreshing`): from the moment
+        the run replaces the books stamp, screens may show the books of just before meanwhile."""
+        return refreshing(business_id)
+
     async def on_sync_run(self, business_id: int, outcome: SyncOutcome) -> None:
         """SmartSync run listener: every finished run (failed ones too, which make the data stale)."""
         if outcome.status in ("succeeded", "failed"):
-            await self.refresh_summary(business_id)
+            async with refreshing(business_id):
+                await self.refresh_summary(business_id)
 
     async def summaries_for(self, business_ids: Sequence[int]) -> dict[int, SummaryRecord]:
         async with self.db.read() as session:

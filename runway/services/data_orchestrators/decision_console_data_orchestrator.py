@@ -39,10 +39,11 @@ from domains.qbo.tokens import NotConnectedError, ReconnectNeededError
 from domains.synced import get_entity
 from runway.services.calculators.priority_calculator import IssueRef
 from runway.services.calculators.snapshots import BusinessSnapshot, PlannedDate
-from runway.services.data_orchestrators.books_cache import BooksCache
+from runway.services.data_orchestrators.books_cache import BooksCache, is_refreshing
 from runway.services.data_orchestrators.business_snapshot import (
     cached_business_snapshot,
     load_business_snapshot,
+    previous_books,
 )
 from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import HygieneTrayDataOrchestrator
 
@@ -427,13 +428,21 @@ class DecisionConsoleDataOrchestrator:
             markers = await repo.console_markers(reader, business_id)
         if markers is None:
             raise LookupError(business_id)
-        cached = self._cached(business_id, markers)
-        if cached is not None:
-            snapshot, queue, bill_emails = cached
+        previous = await self._previous_books(business_id, markers, as_of_for(markers.timezone))
+        stamp: str | None
+        if previous is not None:
+            stamp, snapshot, queue, bill_emails, open_issues = previous
+            triage, timezone = markers.triage_version, markers.timezone
+            as_of = as_of_for(timezone)
         else:
-            markers, snapshot, queue, bill_emails = await self._read_console(business_id)
-        stamp, triage, timezone = markers.books_stamp, markers.triage_version, markers.timezone
-        as_of = as_of_for(timezone)
+            cached = self._cached(business_id, markers)
+            if cached is not None:
+                snapshot, queue, bill_emails = cached
+            else:
+                markers, snapshot, queue, bill_emails = await self._read_console(business_id)
+            stamp, triage, timezone = markers.books_stamp, markers.triage_version, markers.timezone
+            as_of = as_of_for(timezone)
+            open_issues = await self._blocking_issues(business_id, as_of, stamp, triage)
         return ConsoleData(
             business_id=business_id,
             business_name=markers.name,
@@ -445,12 +454,44 @@ class DecisionConsoleDataOrchestrator:
             plan_key=queue.plan_key,
             current_key=queue.current_key,
             critical_vendor_ids=queue.critical_vendor_ids,
-            open_issues=await self._blocking_issues(business_id, as_of, stamp, triage),
+            open_issues=open_issues,
             pay_run_weekday=queue.pay_run_weekday,
             batch=queue.batch,
             connected=markers.connected,
             bill_emails=bill_emails,
         )
+
+    async def _previous_books(
+        self, business_id: int, markers: repo.ConsoleMarkers, as_of: dt.date
+    ) -> tuple[str, BusinessSnapshot, _QueueState, dict[str, str | None], tuple[IssueRef, ...]] | None:
+        """The books as they were just before a sync, with everything the console derives from them, for
+        as long as the refresh after that sync is working the new ones out (`books_cache.refreshing`).
+
+        Without this, the first keypress after a sync read the new books and brought the hygiene register
+        up to date itself (more than a second for a large company) while the refresh did the same, and
+        every keypress behind it waited. The decisions are always the current ones; only the figures
+        shown are the books of a moment ago, and only when all of it is still cached. None otherwise."""
+        stamp = markers.books_stamp
+        if not is_refreshing(business_id) or stamp is None:
+            return None
+        if (
+            cached_business_snapshot(business_id, stamp, markers.name) is not None
+            and _BLOCKS.get((business_id, stamp, markers.triage_version, as_of)) is not None
+        ):
+            return None  # the new books are ready
+        previous = previous_books(business_id, markers.name, stamp)
+        if previous is None:
+            return None
+        previous_stamp, snapshot = previous
+        bill_emails = _BILL_EMAILS.get((business_id, previous_stamp))
+        blocks = _BLOCKS.get((business_id, previous_stamp, markers.triage_version, as_of))
+        if bill_emails is None or blocks is None:
+            return None
+        queue = _cached_queue(business_id, markers)
+        if queue is None:  # the decisions are not books: always the current ones
+            async with self.db.read() as session:
+                queue = await self._queue_state(session, business_id, markers.console_stamp)
+        return previous_stamp, snapshot, queue, bill_emails, blocks
 
     @staticmethod
     def _cached(
