@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 # Longest a slice of background work waits for the requests in progress to finish.
 MAX_WAIT_SECONDS = 0.05
@@ -128,3 +131,33 @@ def _wake_all() -> None:
     _waiting.clear()
     for turn in waiting:
         _wake(turn)
+
+
+async def row_batches(
+    session: AsyncSession,
+    statement: Any,
+    size: int,
+    *,
+    mappings: bool = False,
+    hurried: Callable[[], bool] | None = None,
+) -> AsyncIterator[Sequence[Any]]:
+    """The rows of `statement` in batches of `size`, with a turn of the event loop before each.
+
+    Outside a request (the refresh after a sync) each batch is fetched in its turn, after waiting for the
+    requests in progress (unless `hurried()` says a request waits for these very rows): fetching a large
+    table at once held the loop for a tenth of a second. Within a request, which waits for the rows
+    anyway, they are fetched at once (faster)."""
+    if in_request():
+        result = await session.execute(statement)
+        rows = (result.mappings() if mappings else result).all()
+        for start in range(0, len(rows), size):
+            await yield_to_requests()
+            yield rows[start : start + size]
+        return
+    streamed = await session.stream(statement)
+    async for batch in (streamed.mappings() if mappings else streamed).partitions(size):
+        if hurried is not None and hurried():
+            await asyncio.sleep(0)
+        else:
+            await yield_to_requests()
+        yield batch

@@ -501,3 +501,23 @@ async def _summary_version(qbo, business_id):
         return await session.scalar(
             select(HygieneState.summary_version).where(HygieneState.business_id == business_id)
         )
+
+
+async def test_triage_read_in_turns_is_the_same_state(qbo, monkeypatch):
+    """Outside a write, the register is read a batch of rows at a time with turns of the event loop in
+    between; the state is the same as read at once, dismissals and snoozes included."""
+    from domains.hygiene import repository as hygiene_repo
+
+    monkeypatch.setattr(hygiene_repo, "_TRIAGE_ROWS_PER_TURN", 1)
+    business_id, _realm, sync = await synced(qbo)
+    orchestrator = HygieneTrayDataOrchestrator(qbo.db, sync)
+    issues = await orchestrator.open_issues(business_id, today())
+    await orchestrator.dismiss(business_id, issues[0], user_id=None)
+    await orchestrator.snooze(business_id, issues[1], until=today() + dt.timedelta(days=3), user_id=None)
+    await orchestrator.tray_data(business_id, now=dt.datetime.now(dt.UTC))
+    async with qbo.db.read() as session:
+        at_once = await hygiene_repo.load_triage_state(session, business_id)
+        in_turns = await hygiene_repo.load_triage_state(session, business_id, in_turns=True)
+    assert in_turns == at_once
+    assert len(at_once.register) >= 3
+    assert len(at_once.dismissals) == len(at_once.snoozes) == 1

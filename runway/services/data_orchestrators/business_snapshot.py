@@ -83,29 +83,14 @@ _COLUMN_FOR_FIELD = {"paid_from_account_qbo_id": "pay_from_account_qbo_id"}
 _ROWS_PER_TURN = 1000
 
 
-async def _batches(
-    session: AsyncSession, stmt: Any, *, mappings: bool = False
-) -> AsyncIterator[Sequence[Any]]:
-    """The rows of `stmt` in batches of `_ROWS_PER_TURN`, with a turn of the event loop before each.
+def _batches(session: AsyncSession, stmt: Any, *, mappings: bool = False) -> AsyncIterator[Sequence[Any]]:
+    """`foreground.row_batches` of `_ROWS_PER_TURN` rows, hurried when a request waits for this read."""
+    return foreground.row_batches(session, stmt, _ROWS_PER_TURN, mappings=mappings, hurried=_hurried)
 
-    Outside a request (the refresh after a sync) each batch is fetched in its turn, after waiting for the
-    requests in progress: fetching a large table at once held the loop for a tenth of a second. Within a
-    request, which waits for the rows anyway, they are fetched at once (faster)."""
-    if foreground.in_request():
-        result = await session.execute(stmt)
-        rows = (result.mappings() if mappings else result).all()
-        for start in range(0, len(rows), _ROWS_PER_TURN):
-            await foreground.yield_to_requests()
-            yield rows[start : start + _ROWS_PER_TURN]
-        return
-    streamed = await session.stream(stmt)
-    async for batch in (streamed.mappings() if mappings else streamed).partitions(_ROWS_PER_TURN):
-        reading = _CURRENT_READ.get()
-        if reading is not None and reading.hurry:
-            await asyncio.sleep(0)  # a request waits for these very rows: no waiting for requests
-        else:
-            await foreground.yield_to_requests()
-        yield batch
+
+def _hurried() -> bool:
+    reading = _CURRENT_READ.get()
+    return reading is not None and reading.hurry
 
 
 async def _load(

@@ -491,7 +491,7 @@ class HygieneTrayDataOrchestrator:
     async def _load(self, business_id: int) -> tuple[BusinessSnapshot, TriageState]:
         async with self.db.read() as session:
             snapshot = await load_business_snapshot(session, business_id)
-            triage = await repo.load_triage_state(session, business_id)
+            triage = await repo.load_triage_state(session, business_id, in_turns=True)
         return snapshot, triage
 
     async def business_facts(self, business_id: int) -> BusinessFacts:
@@ -547,10 +547,11 @@ class HygieneTrayDataOrchestrator:
                     hidden,
                     day,
                     clear_displays=books_changed or triage.evaluated_on != day,
+                    seen=triage,
                 )
             )
             async with self.db.read() as session:
-                triage = await repo.load_triage_state(session, business_id)
+                triage = await repo.load_triage_state(session, business_id, in_turns=True)
             open_issues, hidden = classify(detected, triage, day)
         cleared = _cleared_since(
             triage, week_start(day, facts.timezone), {issue_key(i) for i in open_issues}, hidden
@@ -600,14 +601,23 @@ class HygieneTrayDataOrchestrator:
         as_of: dt.date,
         *,
         clear_displays: bool,
+        seen: repo.TriageState | None = None,
     ) -> None:
         """Bring the register in line with the books: new issues, reopened ones, cleared ones, and every open
         entry as detected now (what the firm tray shows); stored row displays go when the books changed.
-        The register is read again inside the write, as another app instance may have just written it."""
+
+        `seen`: the triage state the caller read. Inside the write it is used as it is when its marker is
+        still the stored one; otherwise (another request or app instance wrote meanwhile) the state is read
+        again there. Reading a large register takes a tenth of a second or more, and every other write
+        waits for this one."""
         by_key = {issue_key(i): i for i in detected}
         balances = _open_balances(snapshot)
         async with self.db.write() as session:
-            triage = await repo.load_triage_state(session, business_id)
+            stored = await repo.current_triage_marker(session, business_id)
+            if seen is not None and stored == repo.triage_marker(seen):
+                triage = seen
+            else:
+                triage = await repo.load_triage_state(session, business_id)
             if clear_displays:
                 await repo.clear_displays(session, business_id)
             await repo.add_seen_issues(
