@@ -205,7 +205,7 @@ async def sync_markers(session: AsyncSession, business_id: int) -> tuple[int | N
 
 
 # Register rows read between turns of the event loop (`load_triage_state(in_turns=True)`).
-_TRIAGE_ROWS_PER_TURN = 1000
+_TRIAGE_ROWS_PER_TURN = 250
 
 TriageMarker = tuple[int, int | None, dt.datetime | None, dt.date | None]
 

@@ -80,7 +80,7 @@ def _t(model: Any) -> Table:
 _COLUMN_FOR_FIELD = {"paid_from_account_qbo_id": "pay_from_account_qbo_id"}
 # Rows built between turns of the event loop: a large company's books take a good fraction of a second
 # to read, and after a sync this runs in the serving process while people use it.
-_ROWS_PER_TURN = 1000
+_ROWS_PER_TURN = 500
 
 
 def _batches(session: AsyncSession, stmt: Any, *, mappings: bool = False) -> AsyncIterator[Sequence[Any]]:

@@ -13,6 +13,7 @@ after so a fix can be undone where QuickBooks allows it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from domains.ap.models import Bill, BillPayment, Vendor
 from domains.ar.models import Customer, Invoice, Payment
 from domains.bank.models import Purchase
+from domains.core import foreground
 from domains.core import repository as core
 from domains.core.db import Database, RowReader, RowWriter, utcnow
 from domains.core.locks import BusinessLocks
@@ -494,6 +496,16 @@ class HygieneTrayDataOrchestrator:
             triage = await repo.load_triage_state(session, business_id, in_turns=True)
         return snapshot, triage
 
+    async def _detect(
+        self, snapshot: BusinessSnapshot, day: dt.date, now: dt.datetime
+    ) -> tuple[HygieneIssue, ...]:
+        """Every rule over the books. Outside a request (the refresh after a sync) in a thread: for a
+        large company it is a tenth of a second of pure work, which on the event loop every request in
+        that moment would wait for."""
+        if foreground.in_request():
+            return self.calculator.issues(snapshot, day, now=now)
+        return await asyncio.to_thread(self.calculator.issues, snapshot, day, now=now)
+
     async def business_facts(self, business_id: int) -> BusinessFacts:
         async with self.db.read() as session:
             business = await core.get_business(session, business_id)
@@ -529,7 +541,7 @@ class HygieneTrayDataOrchestrator:
         facts = await self.business_facts(business_id)
         day = as_of or local_date(now, facts.timezone)
         snapshot, triage = await self._load(business_id)
-        detected = self.calculator.issues(snapshot, day, now=now)
+        detected = await self._detect(snapshot, day, now)
         open_issues, hidden = classify(detected, triage, day)
         books_changed = triage.evaluated_run_id != (triage.last_succeeded_run_id or 0)
         # An explicit date is a look ahead (or back); only the real one keeps the register current.
