@@ -19,6 +19,10 @@ from domains.qbo.worker import SyncWorker
 from runway.services.data_orchestrators.business_summary_data_orchestrator import (
     BusinessSummaryDataOrchestrator,
 )
+from runway.services.data_orchestrators.decision_console_data_orchestrator import (
+    DecisionConsoleDataOrchestrator,
+)
+from runway.services.experiences.decision_console import DecisionConsoleService
 
 log = structlog.get_logger("runway.qbo.runtime")
 
@@ -94,6 +98,9 @@ class QboRuntime:
         summaries = BusinessSummaryDataOrchestrator(self.database)
         self.smart_sync.add_run_scope(summaries.sync_scope)
         self.smart_sync.add_run_listener(summaries.on_sync_run)
+        # Then the Decision Console's books, so the next keypress finds them ready (this process's caches).
+        console = DecisionConsoleService(DecisionConsoleDataOrchestrator(self.database, self.smart_sync))
+        self.smart_sync.add_run_listener(console.on_sync_run)
         if worker:
             self.worker = SyncWorker(
                 self.smart_sync, interval=dt.timedelta(minutes=self.settings.sync_interval_minutes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
+import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable
 from typing import Generic, TypeVar
@@ -32,18 +33,22 @@ class BooksCache(Generic[V]):
         self.size = size
         self.out_of_gc = out_of_gc
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
+        # Pure work after a sync fills some of these caches from a thread (`asyncio.to_thread`).
+        self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> V | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
 
     def put(self, key: Hashable, value: V) -> V:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
         if self.out_of_gc:
             gc.freeze()
         return value

@@ -415,12 +415,16 @@ class DecisionConsoleDataOrchestrator:
 
     # --- reading --------------------------------------------------------------------------------
 
-    async def load(self, business_id: int, *, as_of_for: Callable[[str], dt.date]) -> ConsoleData:
+    async def load(
+        self, business_id: int, *, as_of_for: Callable[[str], dt.date], previous_ok: bool = True
+    ) -> ConsoleData:
         """The snapshot, the current decisions, flags, settings and any running finalize of a business.
 
         Args:
             business_id: The business.
             as_of_for: Gives the business-local "today" from the business's time zone.
+            previous_ok: While the refresh after a sync runs, the books of just before will do (see
+                `_previous_books`); False for the books as they are now.
         """
         # Between syncs and other tabs' decisions everything but the markers is cached under them: one
         # short read then. Otherwise all is read again in one transaction, markers included.
@@ -428,7 +432,11 @@ class DecisionConsoleDataOrchestrator:
             markers = await repo.console_markers(reader, business_id)
         if markers is None:
             raise LookupError(business_id)
-        previous = await self._previous_books(business_id, markers, as_of_for(markers.timezone))
+        previous = (
+            await self._previous_books(business_id, markers, as_of_for(markers.timezone))
+            if previous_ok
+            else None
+        )
         stamp: str | None
         if previous is not None:
             stamp, snapshot, queue, bill_emails, open_issues = previous

@@ -716,6 +716,16 @@ class DecisionConsoleService:
         self.impact = impact or ImpactCalculator()
         self.priority = PriorityCalculator()
 
+    async def on_sync_run(self, business_id: int, outcome: object) -> None:
+        """SmartSync run listener (after the summary refresh): the console's books after a sync, worked
+        out in the run's scope, in a thread, so that the next keypress finds them ready instead of working
+        them out in its request while every keypress behind it waits."""
+        try:
+            data = await self.data_orchestrator.load(business_id, as_of_for=self._today, previous_ok=False)
+        except LookupError:
+            return  # the business is gone
+        await asyncio.to_thread(self._books, data)
+
     # --- screens ----------------------------------------------------------------------------------
 
     async def console(
