@@ -55,7 +55,12 @@ async def test_the_business_digest_of_each_demo_company_tells_its_week_as_the_re
 
     trouble = await service(qbo.db).business_digest(ids[IN_TROUBLE])
     assert trouble.status == "red"
-    assert trouble.subject == f"{IN_TROUBLE}: 1.9 weeks of cash (red), week {trouble.iso_week}"
+    # The weeks themselves follow the calendar (the demo books are dated from today); the report's figure
+    # is held above, here the subject that carries it.
+    assert trouble.runway_weeks is not None
+    assert float(trouble.runway_weeks) < 4
+    weeks = trouble.runway_weeks
+    assert trouble.subject == f"{IN_TROUBLE}: {weeks} weeks of cash (red), week {trouble.iso_week}"
     assert trouble.overdue_invoices_count > 0
     assert trouble.top_decisions
     healthy = await service(qbo.db).business_digest(ids[HEALTHY])
