@@ -31,6 +31,7 @@ from tests.support.runway_world import (
     MESSY,
     TIGHT,
     add_demo_business,
+    bill_leaving_before_cash_zero,
     report_for,
     syncing,
 )
@@ -199,9 +200,9 @@ async def test_the_client_list_refreshes_a_row_after_a_decision_moves_the_runway
     orchestrator = BusinessSummaryDataOrchestrator(qbo.db)
     before = (await orchestrator.summaries_for([business_id]))[business_id]
     assert before.decisions_waiting > 0
-    bill = next(item for item in before.top_decisions if item.entity_type == "bill")
+    bill = bill_leaving_before_cash_zero(before)
 
-    # Alice delays the first waiting bill by 60 days in the Decision Console.
+    # Alice delays a waiting bill due before cash zero by 60 days in the Decision Console.
     await _delay(qbo, business_id, bill, before, status="proposed")
     # Opening the client list brings the row up to date: the decision came after it was computed.
     view = await ClientListService(ClientListDataOrchestrator(qbo.db)).list_for(await _alice_id(qbo.db))
@@ -231,7 +232,7 @@ async def test_the_report_counts_a_decisions_planned_date_like_the_screens(qbo):
     await build_world(qbo.db)
     business_id = await add_demo_business(qbo, IN_TROUBLE, firm=ACME)
     before = (await BusinessSummaryDataOrchestrator(qbo.db).summaries_for([business_id]))[business_id]
-    bill = next(item for item in before.top_decisions if item.entity_type == "bill")
+    bill = bill_leaving_before_cash_zero(before)
     name = await _business_name(qbo.db, business_id)
     report_before = await RunwayReportService(RunwayReportDataOrchestrator(qbo.db)).report(name, before.as_of)
     await _delay(qbo, business_id, bill, before, status="approved")

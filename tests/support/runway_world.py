@@ -64,6 +64,17 @@ async def add_demo_business(
     return business_id
 
 
+def bill_leaving_before_cash_zero(figures: Any) -> Any:
+    """The largest waiting bill (of a summary's or dashboard's `top_decisions`) whose cash leaves on or
+    before the cash-zero date: delaying it past that date lengthens the runway, whichever day the demo
+    books are dated from (the first waiting bill did on 27 Nov, not on 28 Nov)."""
+    zero = figures.cash_zero_date
+    assert zero is not None, "the business runs out of cash"
+    bills = [i for i in figures.top_decisions if i.entity_type == "bill" and i.due_date <= zero]
+    assert bills, "a waiting bill leaves before cash zero"
+    return max(bills, key=lambda item: item.amount_cents)
+
+
 async def report_for(qbo: QboHarness, name: str, as_of: dt.date | None = None) -> dict[str, Any]:
     """`runway report --business NAME [--as-of]`'s document, through the CLI's own service."""
     return await RunwayReportService(RunwayReportDataOrchestrator(qbo.db)).report(name, as_of)
