@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domains.core import repository as core
 from domains.core.db import Database, utcnow
@@ -20,7 +19,10 @@ from runway.services.data_orchestrators.decision_console_data_orchestrator impor
     DecisionConsoleDataOrchestrator,
     planned_dates_of,
 )
-from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import HygieneTrayDataOrchestrator
+from runway.services.data_orchestrators.hygiene_tray_data_orchestrator import (
+    HygieneTrayDataOrchestrator,
+    local_date,
+)
 
 __all__ = [
     "BusinessNotFoundError",
@@ -57,10 +59,7 @@ class RunwayInputs:
 
 def local_today(timezone: str, now: dt.datetime) -> dt.date:
     """The business's calendar date at `now` (QBO dates carry no zone; "today" is the company's)."""
-    try:
-        return now.astimezone(ZoneInfo(timezone)).date()
-    except (ZoneInfoNotFoundError, ValueError):
-        return now.astimezone(dt.UTC).date()
+    return local_date(now, timezone)
 
 
 def monday_of(day: dt.date) -> dt.date:
