@@ -43,6 +43,11 @@ class BooksCache(Generic[V]):
                 self._entries.move_to_end(key)
             return value
 
+    def used_last_first(self) -> list[Hashable]:
+        """The keys held, the one used last first."""
+        with self._lock:
+            return list(reversed(self._entries))
+
     def put(self, key: Hashable, value: V) -> V:
         with self._lock:
             self._entries[key] = value
@@ -73,4 +78,4 @@ async def refreshing(business_id: int) -> AsyncIterator[None]:
 
 
 def is_refreshing(business_id: int) -> bool:
-    return _REFRESHING[business_id] > 0 if business_id in _REFRESHING else False
+    return _REFRESHING[business_id] > 0  # a Counter answers 0 for a business it does not hold

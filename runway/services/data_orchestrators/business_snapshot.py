@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -226,19 +226,15 @@ async def load_business_snapshot(
         if _READING.get(key) is reading:
             del _READING[key]
         reading.done.set_result(snapshot)  # None: it failed, and whoever waits reads the books itself
-    stamps = _STAMPS_READ.setdefault(business_id, [])
-    if stamp in stamps:
-        stamps.remove(stamp)
-    stamps.append(stamp)
-    del stamps[:-2]
     return _SNAPSHOTS.put(key, snapshot)
 
 
 def previous_books(business_id: int, name: str, stamp: str) -> tuple[str, BusinessSnapshot] | None:
-    """The stamp and snapshot of the business's books read last before those of `stamp`, if still cached:
-    what screens show for the second or two in which the books after a sync are being worked out."""
-    for previous in reversed(_STAMPS_READ.get(business_id, ())):
-        if previous != stamp:
+    """The stamp and snapshot of the business's cached books used last, other than those of `stamp`: what
+    screens show for the second or two in which the books after a sync are being worked out."""
+    for key in _SNAPSHOTS.used_last_first():
+        cached_business, previous = cast(tuple[int, str], key)
+        if cached_business == business_id and previous != stamp:
             snapshot = cached_business_snapshot(business_id, previous, name)
             return None if snapshot is None else (previous, snapshot)
     return None
@@ -256,8 +252,6 @@ class _Reading:
 
 
 _READING: dict[tuple[int, str], _Reading] = {}
-# The stamps of the two books of each business read last, the newest last.
-_STAMPS_READ: dict[int, list[str]] = {}
 _CURRENT_READ: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar(
     "runway_books_read", default=None
 )

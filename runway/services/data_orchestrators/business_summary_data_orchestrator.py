@@ -438,8 +438,7 @@ class BusinessSummaryDataOrchestrator:
     async def on_sync_run(self, business_id: int, outcome: SyncOutcome) -> None:
         """SmartSync run listener: every finished run (failed ones too, which make the data stale)."""
         if outcome.status in ("succeeded", "failed"):
-            async with refreshing(business_id):
-                await self.refresh_summary(business_id)
+            await self.refresh_summary(business_id)
 
     async def summaries_for(self, business_ids: Sequence[int]) -> dict[int, SummaryRecord]:
         async with self.db.read() as session:
