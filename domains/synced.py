@@ -417,6 +417,23 @@ class PreparedRows:
     def __len__(self) -> int:
         return len(self.qbo_ids)
 
+    def sliced(self, size: int) -> list[PreparedRows]:
+        """These rows in consecutive parts of at most `size` rows (one part when there are none)."""
+        if len(self) <= size:
+            return [self]
+        return [
+            PreparedRows(
+                self.model,
+                self.driver,
+                self.qbo_ids[start : start + size],
+                self.sync_tokens[start : start + size],
+                self.records[start : start + size],
+                None if self.lines is None else self.lines[start : start + size],
+                self.line_driver,
+            )
+            for start in range(0, len(self), size)
+        ]
+
     @staticmethod
     def joined(parts: Sequence[PreparedRows]) -> PreparedRows:
         """Parts prepared one after another (by `prepare_rows` over slices of deduplicated rows) as one."""

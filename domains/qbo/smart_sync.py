@@ -97,6 +97,11 @@ PREFETCH_PAGES = 8
 MAX_IN_FLIGHT = 5
 # Objects of a page mapped (or prepared) between turns of the event loop: under a millisecond of CPU.
 MAP_TURN = 50
+# On SQLite, whose write lock covers the whole database, a full sync's page is written in transactions of
+# this many rows (a few milliseconds each), so that a request's write waits for one of them rather than
+# for the whole page (40-70 ms). The page's position commits with its last part: a sync stopped in
+# between writes the page again, which the upsert makes harmless.
+SQLITE_WRITE_PART = 200
 
 
 class SyncLeaseLostError(Exception):
@@ -503,10 +508,22 @@ class SmartSyncService:
         try:
             while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
                 entity, position, page = await pages.next_page()
-                # Requests being served go first: the page's write holds the database's write lock.
-                await foreground.yield_to_requests()
                 state = entities[entity]
                 model = MAPPERS[entity].model
+                *first_parts, last_part = (
+                    page.prepared.sliced(SQLITE_WRITE_PART) if self.db.is_sqlite else [page.prepared]
+                )
+                written: set[str] = set()
+                for part in first_parts:
+                    # Requests being served go first: each write holds the database's write lock.
+                    await foreground.yield_to_requests()
+                    async with self.db.write() as session:
+                        stored = await upsert_entities(
+                            session, business_id, model, part, synced_at=self.clock.now()
+                        )
+                    counters["rows_written"] += len(stored)
+                    written.update(stored)
+                await foreground.yield_to_requests()
                 async with self.db.write() as session:
                     applied = await self._apply(
                         session,
@@ -517,11 +534,11 @@ class SmartSyncService:
                         home_currency,
                         counters,
                         mapped=page.mapped,
-                        prepared=page.prepared,
+                        prepared=last_part,
                     )
                     # The upsert stamped the rows it wrote; keep the rest QBO still has (an older SyncToken
                     # skipped, a quarantined version) from the sweep below.
-                    written = set(applied.written)
+                    written.update(applied.written)
                     kept = [qbo_id for qbo_id in applied.seen if qbo_id not in written]
                     await _touch(session, business_id, model, kept, self.clock.now())
                     state["next_position"] = position + len(page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -51,6 +52,39 @@ async def test_background_work_still_moves_on_a_server_that_is_never_idle() -> N
     release.set()
     await serving
     assert foreground.requests_in_progress() == 0
+
+
+def _count_to(progress: list[int], n: int) -> int:
+    for i in range(n):
+        progress.append(i)  # a call: where the background thread looks for requests being served
+    return len(progress)
+
+
+async def test_work_in_a_background_thread_stands_aside_while_a_request_is_served() -> None:
+    progress: list[int] = []
+    switch_interval = sys.getswitchinterval()
+    async with foreground.serving():
+        work = asyncio.ensure_future(foreground.in_background_thread(_count_to, progress, 10_000))
+        await asyncio.sleep(0.3)
+        assert not work.done(), "it waited for the request (moving on only every MAX_WAIT_SECONDS)"
+        assert len(progress) < 100
+    assert await work == 10_000, "and finished once the request was over"
+    assert sys.getswitchinterval() == switch_interval, "the interpreter's switch interval is restored"
+    assert sys.getprofile() is None
+
+
+async def test_a_background_thread_holding_a_shared_lock_does_not_stand_aside() -> None:
+    """A request may wait for the lock: the thread holding it must not wait for the request."""
+    lock = foreground.SharedLock()
+    progress: list[int] = []
+
+    def count_holding_the_lock() -> int:
+        with lock:
+            return _count_to(progress, 10_000)
+
+    async with foreground.serving():
+        done = await asyncio.wait_for(foreground.in_background_thread(count_holding_the_lock), 5.0)
+        assert done == 10_000, "finished while the request was still being served"
 
 
 async def test_within_a_request_yielding_does_not_wait_for_the_request_itself() -> None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import gc
-import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable
 from typing import Generic, TypeVar
+
+from domains.core import foreground
 
 V = TypeVar("V")
 
@@ -33,8 +34,8 @@ class BooksCache(Generic[V]):
         self.size = size
         self.out_of_gc = out_of_gc
         self._entries: OrderedDict[Hashable, V] = OrderedDict()
-        # Pure work after a sync fills some of these caches from a thread (`asyncio.to_thread`).
-        self._lock = threading.Lock()
+        # Pure work after a sync fills some of these caches from a thread (`in_background_thread`).
+        self._lock = foreground.SharedLock()
 
     def get(self, key: Hashable) -> V | None:
         with self._lock:

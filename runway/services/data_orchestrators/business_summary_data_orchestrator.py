@@ -9,7 +9,6 @@ anything that changes a business's figures (a decision, a hygiene fix). The dash
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -18,6 +17,7 @@ from typing import Any
 
 import structlog
 
+from domains.core import foreground
 from domains.core import repository as core
 from domains.core.db import Database, utcnow
 from domains.core.money import CurrencyMismatchError
@@ -379,7 +379,7 @@ class BusinessSummaryDataOrchestrator:
             return await self._store_failure(business_id, now, str(exc))
         # Pure and, for a large company, a good half second of CPU: in a thread, the event loop keeps
         # serving requests meanwhile (this runs after every sync, in the serving process).
-        fields, weeks = await asyncio.to_thread(_computed, inputs)
+        fields, weeks = await foreground.in_background_thread(_computed, inputs)
         fields["computed_at"] = now
         fields["data_key"] = key
         keys = [issue_key(issue) for issue in inputs.open_issues]

@@ -482,11 +482,8 @@ class DecisionConsoleDataOrchestrator:
         stamp = markers.books_stamp
         if not is_refreshing(business_id) or stamp is None:
             return None
-        if (
-            cached_business_snapshot(business_id, stamp, markers.name) is not None
-            and _BLOCKS.get((business_id, stamp, markers.triage_version, as_of)) is not None
-        ):
-            return None  # the new books are ready
+        # Until the refresh is over, even when the new snapshot is read: what the console works out from
+        # it (forecast, queue) is ready only at the refresh's end.
         previous = previous_books(business_id, markers.name, stamp)
         if previous is None:
             return None

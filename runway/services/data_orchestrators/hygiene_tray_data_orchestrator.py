@@ -13,7 +13,6 @@ after so a fix can be undone where QuickBooks allows it.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -504,7 +503,7 @@ class HygieneTrayDataOrchestrator:
         that moment would wait for."""
         if foreground.in_request():
             return self.calculator.issues(snapshot, day, now=now)
-        return await asyncio.to_thread(self.calculator.issues, snapshot, day, now=now)
+        return await foreground.in_background_thread(self.calculator.issues, snapshot, day, now=now)
 
     async def business_facts(self, business_id: int) -> BusinessFacts:
         async with self.db.read() as session:

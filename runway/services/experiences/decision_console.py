@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
+from domains.core import foreground
 from domains.core.locks import BusinessLocks
 from domains.core.permissions import Capability
 from domains.decisions.models import APPROVED, CONFLICT, DONE, EXECUTING, FAILED, PROPOSED, UNDONE
@@ -724,7 +725,7 @@ class DecisionConsoleService:
             data = await self.data_orchestrator.load(business_id, as_of_for=self._today, previous_ok=False)
         except LookupError:
             return  # the business is gone
-        await asyncio.to_thread(self._books, data)
+        await foreground.in_background_thread(self._books, data)
 
     # --- screens ----------------------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from domains.ap.models import Bill, Vendor
 from domains.bank.models import Account
 from domains.qbo import repository as repo
 from domains.qbo.models import SyncRun
+from domains.qbo.smart_sync import SQLITE_WRITE_PART
 from tests.support.qbo import bank_account, bill, vendor
 
 pytestmark = pytest.mark.anyio
@@ -194,6 +196,55 @@ async def test_a_killed_sync_resumes_from_the_last_committed_page(qbo_sqlite):
         run = await session.get(SyncRun, run_id)
         assert run.status == "succeeded"
         assert run.attempt == 2
+
+
+async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(qbo_sqlite):
+    """On SQLite a page commits in parts (short holds of the write lock); its position only with the last,
+    so a sync stopped after some parts resumes at that page and ends with each bill once."""
+    qbo = qbo_sqlite
+    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
+    business_id, _ = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
+    )
+
+    class Killed(BaseException):
+        """Stands in for the process dying: nothing below it gets to clean up."""
+
+    armed = False
+
+    async def arm_after_first_bill_page(entity: str, done: int, total: int) -> None:
+        nonlocal armed
+        armed = armed or entity == "Bill"
+
+    def die_after_a_commit(_session: Session) -> None:
+        if armed:
+            raise Killed
+
+    first = qbo.smart_sync(worker_id="worker-a")
+    run_id = await first.request_sync(business_id, full=True)
+    event.listen(Session, "after_commit", die_after_a_commit)
+    try:
+        with pytest.raises(Killed):
+            await first.execute(run_id, on_progress=arm_after_first_bill_page)
+    finally:
+        event.remove(Session, "after_commit", die_after_a_commit)
+    assert await _count(qbo.db, Bill, business_id) == 1000 + SQLITE_WRITE_PART, "one part of page two"
+    async with qbo.db.read() as session:
+        run = await session.get(SyncRun, run_id)
+        assert run.progress["entities"]["Bill"]["next_position"] == 1001
+
+    qbo.clock.advance(600)
+    outcomes = await qbo.smart_sync(worker_id="worker-b").run_due()
+    assert [o.status for o in outcomes] == ["succeeded"]
+    assert await _count(qbo.db, Bill, business_id) == 2500
+    async with qbo.db.read() as session:
+        distinct = await session.scalar(
+            select(func.count(func.distinct(Bill.qbo_id))).where(Bill.business_id == business_id)
+        )
+    assert distinct == 2500
+    bill_pages = qbo.traffic.queries("Bill")
+    assert sum("STARTPOSITION 1 " in page for page in bill_pages) == 1, "never restarts from zero"
+    assert sum("STARTPOSITION 1001 " in page for page in bill_pages) == 2, "the page it was writing, again"
 
 
 async def test_one_business_never_has_two_active_runs(qbo):
