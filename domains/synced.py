@@ -251,12 +251,16 @@ class _DriverRows:
                 f"{what} for {self.table.name}: missing {sorted(missing)}, unknown {sorted(unknown)}"
             )
 
-    def values(self, values: Mapping[str, Any]) -> list[Any]:
-        """The row's own values in statement order, converted for the driver."""
+    def values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The row's own values in statement order, converted for the driver.
+
+        A tuple: once it holds only plain values the garbage collector stops tracking it, where a list
+        would stay on its books (a full sync holds a few prepared pages, tens of thousands of rows, and
+        the collections between requests walked every one)."""
         record = list(map(values.__getitem__, self.columns))
         for index, process in self.processors:
             record[index] = process(record[index])
-        return record
+        return tuple(record)
 
     def leading_values(self, *values: Any) -> list[Any]:
         return [v if p is None else p(v) for v, p in zip(values, self.leading_processors, strict=True)]
@@ -409,30 +413,28 @@ class PreparedRows:
     driver: _DriverRows
     qbo_ids: list[str]
     sync_tokens: list[int]
-    records: list[list[Any]]
+    records: list[tuple[Any, ...]]
     # Per row, its lines' values after the leading (business_id, parent key, position); None without lines.
-    lines: list[list[list[Any]]] | None
+    lines: list[tuple[tuple[Any, ...], ...]] | None
     line_driver: _DriverRows | None
 
     def __len__(self) -> int:
         return len(self.qbo_ids)
 
-    def sliced(self, size: int) -> list[PreparedRows]:
-        """These rows in consecutive parts of at most `size` rows (one part when there are none)."""
-        if len(self) <= size:
-            return [self]
-        return [
-            PreparedRows(
-                self.model,
-                self.driver,
-                self.qbo_ids[start : start + size],
-                self.sync_tokens[start : start + size],
-                self.records[start : start + size],
-                None if self.lines is None else self.lines[start : start + size],
-                self.line_driver,
-            )
-            for start in range(0, len(self), size)
-        ]
+    def split(self, size: int) -> tuple[PreparedRows, PreparedRows]:
+        """The first `size` rows, and the rest."""
+        return self._rows(0, size), self._rows(size, len(self))
+
+    def _rows(self, start: int, stop: int) -> PreparedRows:
+        return PreparedRows(
+            self.model,
+            self.driver,
+            self.qbo_ids[start:stop],
+            self.sync_tokens[start:stop],
+            self.records[start:stop],
+            None if self.lines is None else self.lines[start:stop],
+            self.line_driver,
+        )
 
     @staticmethod
     def joined(parts: Sequence[PreparedRows]) -> PreparedRows:
@@ -458,7 +460,7 @@ def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[Ent
     assert isinstance(table, Table)
     pending = dedupe_rows(rows)
     driver = _driver_rows(table, dialect, ("business_id", "synced_at"))
-    records: list[list[Any]] = []
+    records: list[tuple[Any, ...]] = []
     for row in pending:
         driver.check(row.values, "entity row")
         records.append(driver.values(row.values))
@@ -470,11 +472,11 @@ def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[Ent
     line_table = rel.target
     assert isinstance(line_table, Table)
     line_driver = _driver_rows(line_table, dialect, ("business_id", _line_parent_column(rel), "position"))
-    lines: list[list[list[Any]]] = []
+    lines: list[tuple[tuple[Any, ...], ...]] = []
     for row in pending:
         for line in row.lines:
             line_driver.check(line, "line")
-        lines.append([line_driver.values(line) for line in row.lines])
+        lines.append(tuple([line_driver.values(line) for line in row.lines]))
     return PreparedRows(model, driver, qbo_ids, tokens, records, lines, line_driver)
 
 

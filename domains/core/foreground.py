@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 # Longest a slice of background work waits for the requests in progress to finish.
 MAX_WAIT_SECONDS = 0.05
+# How long after a request background work still expects more (`recently_serving`).
+RECENT_SECONDS = 1.0
 # While pure work runs in a background thread (`in_background_thread`): how soon a thread that waits for
 # the interpreter gets it (Python's default: 5 ms), and how often the background thread looks for requests
 # being served while it waits for them.
@@ -38,6 +40,8 @@ T = TypeVar("T")
 _collect_from: int | None = None
 
 _serving = 0
+# When the last request finished (`time.monotonic`).
+_last_served = float("-inf")
 _waiting: list[asyncio.Future[None]] = []
 # Set while a request is being handled: code shared with requests (a snapshot load) yields to others
 # without waiting for the request it is part of.
@@ -47,7 +51,7 @@ _IN_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("runway_in_re
 @asynccontextmanager
 async def serving() -> AsyncIterator[None]:
     """Around the handling of one request (the app's outermost middleware)."""
-    global _serving
+    global _serving, _last_served
     _serving += 1
     token = _IN_REQUEST.set(True)
     try:
@@ -55,6 +59,7 @@ async def serving() -> AsyncIterator[None]:
     finally:
         _IN_REQUEST.reset(token)
         _serving -= 1
+        _last_served = time.monotonic()
         if _serving == 0:
             _wake_all()
             if _collect_from is not None and gc.get_count()[0] >= _collect_from:
@@ -110,6 +115,11 @@ def requests_in_progress() -> int:
     return _serving
 
 
+def recently_serving(within_seconds: float = RECENT_SECONDS) -> bool:
+    """Whether a request is being served, or one finished less than `within_seconds` ago."""
+    return _serving > 0 or time.monotonic() - _last_served < within_seconds
+
+
 def in_request() -> bool:
     """Whether the running code is part of handling a request."""
     return _IN_REQUEST.get()
@@ -145,6 +155,14 @@ async def in_background_thread(work: Callable[P, T], *args: P.args, **kwargs: P.
     moves on a server that is never idle); the interpreter hands over within half a millisecond while it
     runs. The checks make the work about twice as slow; requests do not wait for it."""
     return await asyncio.to_thread(_standing_aside, work, args, kwargs)
+
+
+async def pure_work(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`work(*args, **kwargs)`, pure CPU: within a request (which waits for it anyway) at once, on the
+    event loop; otherwise in a background thread that stands aside for requests (`in_background_thread`)."""
+    if in_request():
+        return work(*args, **kwargs)
+    return await in_background_thread(work, *args, **kwargs)
 
 
 _background_threads = 0

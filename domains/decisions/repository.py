@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domains.core import foreground
 from domains.core.data_versions import bump_console_version
 from domains.core.db import RowReader, RowWriter, utcnow
 from domains.core.models import Business, BusinessDataVersion, User
@@ -88,15 +89,13 @@ async def current_decision_rows(session: AsyncSession, business_id: int) -> list
     """Every item's current decision, oldest first, as plain rows (attribute access by column name, no ORM
     identity map: a queue can hold thousands)."""
     table = Decision.__table__
-    return list(
-        (
-            await session.execute(
-                select(table)
-                .where(table.c.business_id == business_id, table.c.is_current.is_(True))
-                .order_by(table.c.decided_at, table.c.id)
-            )
-        ).all()
+    statement = (
+        select(table)
+        .where(table.c.business_id == business_id, table.c.is_current.is_(True))
+        .order_by(table.c.decided_at, table.c.id)
     )
+    # Outside a request (the refresh after a sync) in turns of the event loop: thousands of decisions.
+    return [row async for batch in foreground.row_batches(session, statement, 500) for row in batch]
 
 
 async def current_decision_for(session: RowReader, business_id: int, entity_type: str, qbo_id: str) -> Any:

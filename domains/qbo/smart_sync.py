@@ -98,10 +98,10 @@ MAX_IN_FLIGHT = 5
 # Objects of a page mapped (or prepared) between turns of the event loop: under a millisecond of CPU.
 MAP_TURN = 50
 # On SQLite, whose write lock covers the whole database, a full sync's page is written in transactions of
-# this many rows (a few milliseconds each), so that a request's write waits for one of them rather than
-# for the whole page (40-70 ms). The page's position commits with its last part: a sync stopped in
-# between writes the page again, which the upsert makes harmless.
-SQLITE_WRITE_PART = 200
+# this many rows (a few milliseconds each) while the process is serving requests, so that a request's
+# write waits for one of them rather than for the whole page (40-70 ms). The page's position commits with
+# its last part: a sync stopped in between writes the page again, which the upsert makes harmless.
+SQLITE_WRITE_PART = 50
 
 
 class SyncLeaseLostError(Exception):
@@ -510,11 +510,12 @@ class SmartSyncService:
                 entity, position, page = await pages.next_page()
                 state = entities[entity]
                 model = MAPPERS[entity].model
-                *first_parts, last_part = (
-                    page.prepared.sliced(SQLITE_WRITE_PART) if self.db.is_sqlite else [page.prepared]
-                )
+                last_part = page.prepared
                 written: set[str] = set()
-                for part in first_parts:
+                while (
+                    self.db.is_sqlite and len(last_part) > SQLITE_WRITE_PART and foreground.recently_serving()
+                ):
+                    part, last_part = last_part.split(SQLITE_WRITE_PART)
                     # Requests being served go first: each write holds the database's write lock.
                     await foreground.yield_to_requests()
                     async with self.db.write() as session:

@@ -12,7 +12,6 @@ import asyncio
 import contextvars
 import dataclasses
 import datetime as dt
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
@@ -145,13 +144,23 @@ async def _lines_by_parent(
         .where(table.c.business_id == business_id)
         .order_by(table.c[parent_column], table.c.position)
     )
-    grouped: dict[int, list[Any]] = defaultdict(list)
+    # The rows come ordered by parent: each parent's group is closed as the next one starts, batch by
+    # batch, rather than all of them in one pass at the end (tens of milliseconds for a large company).
+    grouped: dict[int, tuple[Any, ...]] = {}
+    parent: Any = None
+    group: list[Any] = []
     async for batch in _batches(session, stmt):
         for parent_id, *values in batch:
+            if parent_id != parent:
+                if group:
+                    grouped[parent] = tuple(group)
+                parent, group = parent_id, []
             built = build(*values)
             if built is not None:
-                grouped[parent_id].append(built)
-    return {key: tuple(value) for key, value in grouped.items()}
+                group.append(built)
+    if group:
+        grouped[parent] = tuple(group)
+    return grouped
 
 
 def _expense_line(

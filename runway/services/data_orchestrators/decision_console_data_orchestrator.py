@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domains.ap.models import Bill
 from domains.ar.models import Invoice
+from domains.core import foreground
 from domains.core import repository as core
 from domains.core.data_versions import data_versions, versions_after
 from domains.core.db import Database, utcnow
@@ -345,7 +346,15 @@ def _record(row: Any, labels: Mapping[int, str]) -> DecisionRecord:
 async def _records(session: Any, rows: Iterable[Any]) -> tuple[DecisionRecord, ...]:
     rows = list(rows)
     labels = await repo.user_labels(session, [u for r in rows for u in (r.decided_by, r.approved_by)])
-    return tuple(_record(row, labels) for row in rows)
+    records: list[DecisionRecord] = []
+    for start in range(0, len(rows), _RECORDS_PER_TURN):
+        if start:  # thousands of decisions: turns of the event loop for the requests being served
+            await foreground.yield_to_requests()
+        records += [_record(row, labels) for row in rows[start : start + _RECORDS_PER_TURN]]
+    return tuple(records)
+
+
+_RECORDS_PER_TURN = 500
 
 
 def _patch_queue_state(

@@ -304,6 +304,53 @@ def _open_balances(snapshot: BusinessSnapshot) -> dict[tuple[str, str], int]:
     return balances
 
 
+@dataclass(frozen=True, slots=True)
+class _EvaluationPlan:
+    """What recording an evaluation writes to the register (`_record_evaluation`)."""
+
+    new: list[tuple[IssueKey, dict[str, Any]]]
+    reopened: list[tuple[IssueKey, HygieneIssue]]
+    updates: list[tuple[int, dict[str, Any]]]
+    gone: list[IssueKey]
+    changed_dismissals: list[IssueKey]
+    open_cents: int
+
+
+def _evaluation_plan(
+    snapshot: BusinessSnapshot,
+    detected: tuple[HygieneIssue, ...],
+    triage: repo.TriageState,
+    hidden: Mapping[IssueKey, str],
+) -> _EvaluationPlan:
+    """The register's changes for the issues detected now against the triage state `triage`: new issues,
+    resolved ones seen again (reopened unless a fix waits for its sync), open ones whose values changed,
+    open ones no longer detected, and dismissals whose fields changed (the issue reopened)."""
+    by_key = {issue_key(i): i for i in detected}
+    balances = _open_balances(snapshot)
+    new = [
+        (key, _register_values(issue, balances))
+        for key, issue in by_key.items()
+        if key not in triage.register
+    ]
+    reopened: list[tuple[IssueKey, HygieneIssue]] = []
+    updates: list[tuple[int, dict[str, Any]]] = []
+    for key, issue in by_key.items():
+        entry = triage.register.get(key)
+        waiting_for_sync = hidden.get(key) == "fixed"
+        if entry is not None and entry.status == "resolved" and not waiting_for_sync:
+            reopened.append((key, issue))
+            updates.append((entry.id, _register_values(issue, balances)))
+        elif entry is not None and entry.status == "open":
+            values = _register_values(issue, balances)
+            if any(getattr(entry, name) != value for name, value in values.items()):
+                updates.append((entry.id, values))
+    gone = [k for k, e in triage.register.items() if e.status == "open" and k not in by_key]
+    changed = [
+        k for k, d in triage.dismissals.items() if k in by_key and by_key[k].fingerprint != d.fingerprint
+    ]
+    return _EvaluationPlan(new, reopened, updates, gone, changed, sum(balances.values()))
+
+
 def _register_values(issue: HygieneIssue, balances: Mapping[tuple[str, str], int]) -> dict[str, Any]:
     return {
         "severity": issue.severity,
@@ -501,9 +548,7 @@ class HygieneTrayDataOrchestrator:
         """Every rule over the books. Outside a request (the refresh after a sync) in a thread: for a
         large company it is a tenth of a second of pure work, which on the event loop every request in
         that moment would wait for."""
-        if foreground.in_request():
-            return self.calculator.issues(snapshot, day, now=now)
-        return await foreground.in_background_thread(self.calculator.issues, snapshot, day, now=now)
+        return await foreground.pure_work(self.calculator.issues, snapshot, day, now=now)
 
     async def business_facts(self, business_id: int) -> BusinessFacts:
         async with self.db.read() as session:
@@ -620,55 +665,36 @@ class HygieneTrayDataOrchestrator:
         `seen`: the triage state the caller read. Inside the write it is used as it is when its marker is
         still the stored one; otherwise (another request or app instance wrote meanwhile) the state is read
         again there. Reading a large register takes a tenth of a second or more, and every other write
-        waits for this one."""
-        by_key = {issue_key(i): i for i in detected}
-        balances = _open_balances(snapshot)
+        waits for this one; so does comparing it with what was detected (`_evaluation_plan`), which is
+        why that is worked out before the write when it can be."""
+        plan = (
+            await foreground.pure_work(_evaluation_plan, snapshot, detected, seen, hidden)
+            if seen is not None
+            else None
+        )
         async with self.db.write() as session:
             stored = await repo.current_triage_marker(session, business_id)
-            if seen is not None and stored == repo.triage_marker(seen):
+            if plan is not None and seen is not None and stored == repo.triage_marker(seen):
                 triage = seen
             else:
                 triage = await repo.load_triage_state(session, business_id)
+                plan = _evaluation_plan(snapshot, detected, triage, hidden)
             if clear_displays:
                 await repo.clear_displays(session, business_id)
-            await repo.add_seen_issues(
-                session,
-                business_id,
-                [
-                    (key, _register_values(issue, balances))
-                    for key, issue in by_key.items()
-                    if key not in triage.register
-                ],
-            )
-            updates: list[tuple[int, dict[str, Any]]] = []
-            for key, issue in by_key.items():
-                entry = triage.register.get(key)
-                waiting_for_sync = hidden.get(key) == "fixed"
-                if entry is not None and entry.status == "resolved" and not waiting_for_sync:
-                    await repo.see_issue(
-                        session,
-                        business_id,
-                        key,
-                        severity=issue.severity,
-                        amount_cents=issue.amount_cents,
-                        fingerprint=issue.fingerprint,
-                        reopen=True,
-                    )
-                    updates.append((entry.id, _register_values(issue, balances)))
-                elif entry is not None and entry.status == "open":
-                    values = _register_values(issue, balances)
-                    if any(getattr(entry, name) != value for name, value in values.items()):
-                        updates.append((entry.id, values))
-            await repo.update_seen_issues(session, business_id, updates)
-            gone = [k for k, e in triage.register.items() if e.status == "open" and k not in by_key]
-            await repo.resolve_gone(session, business_id, gone)
-            # A dismissal whose fields changed no longer applies: the issue reopened; forget it.
-            changed = [
-                k
-                for k, d in triage.dismissals.items()
-                if k in by_key and by_key[k].fingerprint != d.fingerprint
-            ]
-            await repo.delete_dismissals(session, business_id, changed)
+            await repo.add_seen_issues(session, business_id, plan.new)
+            for key, issue in plan.reopened:
+                await repo.see_issue(
+                    session,
+                    business_id,
+                    key,
+                    severity=issue.severity,
+                    amount_cents=issue.amount_cents,
+                    fingerprint=issue.fingerprint,
+                    reopen=True,
+                )
+            await repo.update_seen_issues(session, business_id, plan.updates)
+            await repo.resolve_gone(session, business_id, plan.gone)
+            await repo.delete_dismissals(session, business_id, plan.changed_dismissals)
             await repo.delete_snoozes_ended(session, business_id, on_or_before=as_of)
             await repo.bump_state(
                 session,
@@ -676,7 +702,7 @@ class HygieneTrayDataOrchestrator:
                 evaluated_run_id=triage.last_succeeded_run_id or 0,
                 increment=False,
                 evaluated_on=as_of,
-                open_cents=sum(balances.values()),
+                open_cents=plan.open_cents,
             )
 
     async def register_views(self, business_ids: Iterable[int], *, now: dt.datetime) -> list[RegisterView]:

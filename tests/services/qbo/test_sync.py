@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domains.ap.models import Bill, Vendor
 from domains.bank.models import Account
+from domains.core import foreground
 from domains.qbo import repository as repo
 from domains.qbo.models import SyncRun
 from domains.qbo.smart_sync import SQLITE_WRITE_PART
@@ -199,8 +200,9 @@ async def test_a_killed_sync_resumes_from_the_last_committed_page(qbo_sqlite):
 
 
 async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(qbo_sqlite):
-    """On SQLite a page commits in parts (short holds of the write lock); its position only with the last,
-    so a sync stopped after some parts resumes at that page and ends with each bill once."""
+    """On SQLite, while requests are being served, a page commits in parts (short holds of the write lock);
+    its position only with the last, so a sync stopped after some parts resumes at that page and ends with
+    each bill once."""
     qbo = qbo_sqlite
     bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
     business_id, _ = await qbo.connected_business(
@@ -225,7 +227,8 @@ async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(
     event.listen(Session, "after_commit", die_after_a_commit)
     try:
         with pytest.raises(Killed):
-            await first.execute(run_id, on_progress=arm_after_first_bill_page)
+            async with foreground.serving():  # as in `runway serve` with a request in progress
+                await first.execute(run_id, on_progress=arm_after_first_bill_page)
     finally:
         event.remove(Session, "after_commit", die_after_a_commit)
     assert await _count(qbo.db, Bill, business_id) == 1000 + SQLITE_WRITE_PART, "one part of page two"
