@@ -421,6 +421,27 @@ class PreparedRows:
     def __len__(self) -> int:
         return len(self.qbo_ids)
 
+    def deduplicated(self) -> PreparedRows:
+        """One row per qbo_id, as `dedupe_rows` keeps them: the highest SyncToken (the last of equal
+        ones), in the order each qbo_id first appears."""
+        if len(set(self.qbo_ids)) == len(self.qbo_ids):
+            return self
+        newest: dict[str, int] = {}
+        for index, (qbo_id, token) in enumerate(zip(self.qbo_ids, self.sync_tokens, strict=True)):
+            current = newest.get(qbo_id)
+            if current is None or token >= self.sync_tokens[current]:
+                newest[qbo_id] = index
+        keep = list(newest.values())
+        return PreparedRows(
+            self.model,
+            self.driver,
+            [self.qbo_ids[i] for i in keep],
+            [self.sync_tokens[i] for i in keep],
+            [self.records[i] for i in keep],
+            None if self.lines is None else [self.lines[i] for i in keep],
+            self.line_driver,
+        )
+
     def split(self, size: int) -> tuple[PreparedRows, PreparedRows]:
         """The first `size` rows, and the rest."""
         return self._rows(0, size), self._rows(size, len(self))

@@ -53,7 +53,6 @@ from domains.synced import (
     PreparedRows,
     RawJSON,
     SyncedEntity,
-    dedupe_rows,
     delete_entities,
     get_entity,
     json_safe,
@@ -427,11 +426,12 @@ class SmartSyncService:
         *,
         mapped: _Mapped | None = None,
         prepared: PreparedRows | None = None,
+        mapped_ids: Sequence[str] | None = None,
     ) -> _Applied:
         """Upsert what maps, delete what QBO deleted, quarantine the rest; the Ids seen and those written.
 
-        `mapped` is `objects` already mapped (a full sync maps each page as it arrives), and `prepared` its
-        rows ready for the driver."""
+        `mapped` is `objects` already mapped (a full sync maps each page as it arrives), `prepared` its rows
+        (or the last part of them) ready for the driver, and `mapped_ids` the Ids of all that mapped."""
         if mapped is None:
             mapped = _map_objects(entity, objects, home_currency)
         model = MAPPERS[entity].model
@@ -441,19 +441,16 @@ class SmartSyncService:
                 session, business_id, entity=entity, qbo_id=qbo_id, reason=error, raw=obj, run_id=run_id
             )
         written: list[str] = []
-        if mapped.rows:
-            written = await upsert_entities(
-                session,
-                business_id,
-                model,
-                mapped.rows if prepared is None else prepared,
-                synced_at=self.clock.now(),
-            )
+        rows = mapped.rows if prepared is None else prepared
+        if len(rows):
+            written = await upsert_entities(session, business_id, model, rows, synced_at=self.clock.now())
             counters["rows_written"] += len(written)
+        if mapped_ids is None:
+            mapped_ids = [row.qbo_id for row in mapped.rows]
         # Usually nothing of this entity is quarantined: one indexed lookup instead of a DELETE whose
         # IN list holds the whole page.
-        if mapped.rows and await _any_quarantined(session, business_id, entity):
-            await repo.release_quarantine(session, business_id, entity, [r.qbo_id for r in mapped.rows])
+        if mapped_ids and await _any_quarantined(session, business_id, entity):
+            await repo.release_quarantine(session, business_id, entity, mapped_ids)
         if mapped.deleted:
             await delete_entities(session, business_id, model, mapped.deleted)
             await repo.release_quarantine(session, business_id, entity, mapped.deleted)
@@ -506,56 +503,81 @@ class SmartSyncService:
             groups=(NAME_LISTS, frozenset(SYNC_ENTITIES) - NAME_LISTS),
         )
         try:
-            while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
-                entity, position, page = await pages.next_page()
-                state = entities[entity]
-                model = MAPPERS[entity].model
-                last_part = page.prepared
-                written: set[str] = set()
-                while (
-                    self.db.is_sqlite and len(last_part) > SQLITE_WRITE_PART and foreground.recently_serving()
-                ):
-                    part, last_part = last_part.split(SQLITE_WRITE_PART)
-                    # Requests being served go first: each write holds the database's write lock.
-                    await foreground.yield_to_requests()
-                    async with self.db.write() as session:
-                        stored = await upsert_entities(
-                            session, business_id, model, part, synced_at=self.clock.now()
-                        )
-                    counters["rows_written"] += len(stored)
-                    written.update(stored)
-                await foreground.yield_to_requests()
-                async with self.db.write() as session:
-                    applied = await self._apply(
-                        session,
+            # The page writes run in the driver's thread beside the event loop.
+            with foreground.quick_interpreter_switches():
+                while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
+                    entity, position, page = await pages.next_page()
+                    await self._write_page(
                         business_id,
                         run_id,
                         entity,
-                        (),
+                        position,
+                        page,
                         home_currency,
+                        progress,
                         counters,
-                        mapped=page.mapped,
-                        prepared=last_part,
+                        started_at,
                     )
-                    # The upsert stamped the rows it wrote; keep the rest QBO still has (an older SyncToken
-                    # skipped, a quarantined version) from the sweep below.
-                    written.update(applied.written)
-                    kept = [qbo_id for qbo_id in applied.seen if qbo_id not in written]
-                    await _touch(session, business_id, model, kept, self.clock.now())
-                    state["next_position"] = position + len(page)
-                    state["fetched"] = int(state["fetched"]) + len(page)
-                    if len(page) < PAGE_SIZE:
-                        state["done"] = True
-                        # Rows QBO stopped returning were deleted there; this run touched all it saw.
-                        await _sweep(session, business_id, model, started_at)
-                        await repo.set_cursor(session, business_id, entity, started_at - CDC_OVERLAP)
-                    await self._checkpoint(session, run_id, progress, counters)
-                if state["done"]:
-                    pages.finished(entity)
-                done = sum(1 for name in SYNC_ENTITIES if entities[name]["done"])
-                await _report(on_progress, entity, done, len(SYNC_ENTITIES))
+                    if entities[entity]["done"]:
+                        pages.finished(entity)
+                    done = sum(1 for name in SYNC_ENTITIES if entities[name]["done"])
+                    await _report(on_progress, entity, done, len(SYNC_ENTITIES))
         finally:
             await pages.aclose()
+
+    async def _write_page(
+        self,
+        business_id: int,
+        run_id: int,
+        entity: str,
+        position: int,
+        page: _Page,
+        home_currency: str,
+        progress: dict[str, Any],
+        counters: dict[str, int],
+        started_at: dt.datetime,
+    ) -> None:
+        """Commit one query page of a full sync with the entity's next position (in `progress`); after its
+        last page, remove what QBO no longer has."""
+        state = progress["entities"][entity]
+        model = MAPPERS[entity].model
+        last_part = page.prepared
+        written: set[str] = set()
+        while self.db.is_sqlite and len(last_part) > SQLITE_WRITE_PART and foreground.recently_serving():
+            part, last_part = last_part.split(SQLITE_WRITE_PART)
+            # Requests being served go first: each write holds the database's write lock.
+            await foreground.yield_to_requests()
+            async with self.db.write() as session:
+                stored = await upsert_entities(session, business_id, model, part, synced_at=self.clock.now())
+            counters["rows_written"] += len(stored)
+            written.update(stored)
+        await foreground.yield_to_requests()
+        async with self.db.write() as session:
+            applied = await self._apply(
+                session,
+                business_id,
+                run_id,
+                entity,
+                (),
+                home_currency,
+                counters,
+                mapped=page.mapped,
+                prepared=last_part,
+                mapped_ids=page.prepared.qbo_ids,
+            )
+            # The upsert stamped the rows it wrote; keep the rest QBO still has (an older SyncToken skipped,
+            # a quarantined version) from the sweep below.
+            written.update(applied.written)
+            kept = [qbo_id for qbo_id in applied.seen if qbo_id not in written]
+            await _touch(session, business_id, model, kept, self.clock.now())
+            state["next_position"] = position + len(page)
+            state["fetched"] = int(state["fetched"]) + len(page)
+            if len(page) < PAGE_SIZE:
+                state["done"] = True
+                # Rows QBO stopped returning were deleted there; this run touched all it saw.
+                await _sweep(session, business_id, model, started_at)
+                await repo.set_cursor(session, business_id, entity, started_at - CDC_OVERLAP)
+            await self._checkpoint(session, run_id, progress, counters)
 
     async def _incremental(
         self,
@@ -874,7 +896,7 @@ async def map_page_in_turns(
     entity: str, items: Sequence[msgspec.Raw], home_currency: str, dialect: Dialect
 ) -> tuple[int, _Mapped, PreparedRows]:
     """`map_page`, then `prepare_rows` of what it mapped for `dialect`, giving the event loop a turn every
-    MAP_TURN objects.
+    MAP_TURN objects. The `_Mapped` it returns holds no rows: they are in the `PreparedRows`.
 
     Mapping and preparing a full page take milliseconds of CPU. In turns, a request whose throttle slot
     has come goes out on time (a late request bunches with the next one at QBO, which counts them as they
@@ -882,17 +904,17 @@ async def map_page_in_turns(
     slice first lets the web requests this process is serving finish (`foreground`).
     """
     mapped = _Mapped([], [], [], [])
+    model = MAPPERS[entity].model
     count = 0
+    parts = [prepare_rows(dialect, model, ())]
     for start in range(0, len(items), MAP_TURN):
         await foreground.yield_to_requests()
         count += map_page(entity, items[start : start + MAP_TURN], home_currency, into=mapped)[0]
-    model = MAPPERS[entity].model
-    rows = dedupe_rows(mapped.rows)
-    parts = []
-    for start in range(0, max(len(rows), 1), MAP_TURN):
-        await foreground.yield_to_requests()
-        parts.append(prepare_rows(dialect, model, rows[start : start + MAP_TURN]))
-    return count, mapped, PreparedRows.joined(parts)
+        # Prepared at once, the mapped rows (dicts) die young: kept for the page, they outlived the
+        # collector's young generation, and its collections between requests walked them all.
+        parts.append(prepare_rows(dialect, model, mapped.rows))
+        mapped.rows.clear()
+    return count, mapped, PreparedRows.joined(parts).deduplicated()
 
 
 @dataclass(frozen=True, slots=True)
