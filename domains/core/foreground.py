@@ -151,9 +151,11 @@ async def in_background_thread(work: Callable[P, T], *args: P.args, **kwargs: P.
     it shared the interpreter with them evenly: each time a request's thread let go of the interpreter (at
     every SQLite statement, at every wait for the network) it waited up to 5 ms to get it back, and at 100
     keypresses a second they queued for a second. This thread checks, at every call and return, whether a
-    request is being served, and sleeps while one is (at most `max_wait_seconds` at a time, so it still
-    moves on a server that is never idle); the interpreter hands over within half a millisecond while it
-    runs. The checks make the work about twice as slow; requests do not wait for it."""
+    request is being served, and sleeps while one is; after sleeping `MAX_WAIT_SECONDS` with requests
+    still in progress it runs as long without stopping (a request may be waiting for this very work), so it
+    moves on a server that is never idle. The interpreter hands over within half a millisecond while it
+    runs. The checks make the work about twice as slow; requests do not wait for it. Within a request,
+    use `pure_work`, which runs the work at once."""
     return await asyncio.to_thread(_standing_aside, work, args, kwargs)
 
 
@@ -227,9 +229,17 @@ _held = threading.local()
 
 def _give_way(_frame: FrameType, _event: str, _arg: Any) -> None:
     if _serving and not getattr(_held, "locks", 0):
-        deadline = time.monotonic() + MAX_WAIT_SECONDS
+        now = time.monotonic()
+        if now < getattr(_held, "running_until", 0.0):
+            return
+        deadline = now + MAX_WAIT_SECONDS
         while _serving and time.monotonic() < deadline:
             time.sleep(_BACKGROUND_PAUSE_SECONDS)
+        if _serving:
+            # Waited in full and requests are still being served: one of them may be waiting for this
+            # very work (a page that needs the figures it computes). Run as long as it waited before
+            # standing aside again, so that such a request waits twice as long, not for ever.
+            _held.running_until = time.monotonic() + MAX_WAIT_SECONDS
 
 
 def _wake(turn: asyncio.Future[None]) -> None:

@@ -379,7 +379,7 @@ class BusinessSummaryDataOrchestrator:
             return await self._store_failure(business_id, now, str(exc))
         # Pure and, for a large company, a good half second of CPU: in a thread, the event loop keeps
         # serving requests meanwhile (this runs after every sync, in the serving process).
-        fields, weeks = await foreground.in_background_thread(_computed, inputs)
+        fields, weeks = await foreground.pure_work(_computed, inputs)
         fields["computed_at"] = now
         fields["data_key"] = key
         keys = [issue_key(issue) for issue in inputs.open_issues]

@@ -725,7 +725,7 @@ class DecisionConsoleService:
             data = await self.data_orchestrator.load(business_id, as_of_for=self._today, previous_ok=False)
         except LookupError:
             return  # the business is gone
-        await foreground.in_background_thread(self._books, data)
+        await foreground.pure_work(self._books, data)
 
     # --- screens ----------------------------------------------------------------------------------
 
