@@ -195,20 +195,6 @@ def _expected_columns(table: Table, managed: frozenset[str]) -> frozenset[str]:
     return frozenset(c.key for c in table.columns) - managed
 
 
-def dedupe_rows(rows: Iterable[EntityRow]) -> list[EntityRow]:
-    """The rows with one per qbo_id: the highest SyncToken (the last of equal ones)."""
-    # PostgreSQL refuses to update the same row twice in one INSERT ... ON CONFLICT; keep the newest version.
-    rows = list(rows)
-    if len({row.qbo_id for row in rows}) == len(rows):
-        return rows
-    newest: dict[str, EntityRow] = {}
-    for row in rows:
-        current = newest.get(row.qbo_id)
-        if current is None or int(row.values["sync_token"]) >= int(current.values["sync_token"]):
-            newest[row.qbo_id] = row
-    return list(newest.values())
-
-
 # Bound parameters per statement: under SQLite's 32,766 and asyncpg's 32,767.
 _MAX_PARAMETERS = 32_000
 _ROWS_PER_STATEMENT = 1_000
@@ -422,8 +408,8 @@ class PreparedRows:
         return len(self.qbo_ids)
 
     def deduplicated(self) -> PreparedRows:
-        """One row per qbo_id, as `dedupe_rows` keeps them: the highest SyncToken (the last of equal
-        ones), in the order each qbo_id first appears."""
+        """One row per qbo_id: the highest SyncToken (the last of equal ones), in the order each qbo_id
+        first appears. PostgreSQL refuses to update the same row twice in one INSERT ... ON CONFLICT."""
         if len(set(self.qbo_ids)) == len(self.qbo_ids):
             return self
         newest: dict[str, int] = {}
@@ -432,34 +418,28 @@ class PreparedRows:
             if current is None or token >= self.sync_tokens[current]:
                 newest[qbo_id] = index
         keep = list(newest.values())
-        return PreparedRows(
-            self.model,
-            self.driver,
-            [self.qbo_ids[i] for i in keep],
-            [self.sync_tokens[i] for i in keep],
-            [self.records[i] for i in keep],
-            None if self.lines is None else [self.lines[i] for i in keep],
-            self.line_driver,
-        )
+        return self._picked(lambda column: [column[i] for i in keep])
 
     def split(self, size: int) -> tuple[PreparedRows, PreparedRows]:
         """The first `size` rows, and the rest."""
-        return self._rows(0, size), self._rows(size, len(self))
+        return self._picked(lambda column: column[:size]), self._picked(lambda column: column[size:])
 
-    def _rows(self, start: int, stop: int) -> PreparedRows:
+    def _picked(self, pick: Callable[[list[Any]], list[Any]]) -> PreparedRows:
+        """These rows with `pick` applied to each per-row list alike."""
         return PreparedRows(
             self.model,
             self.driver,
-            self.qbo_ids[start:stop],
-            self.sync_tokens[start:stop],
-            self.records[start:stop],
-            None if self.lines is None else self.lines[start:stop],
+            pick(self.qbo_ids),
+            pick(self.sync_tokens),
+            pick(self.records),
+            None if self.lines is None else pick(self.lines),
             self.line_driver,
         )
 
     @staticmethod
     def joined(parts: Sequence[PreparedRows]) -> PreparedRows:
-        """Parts prepared one after another (by `prepare_rows` over slices of deduplicated rows) as one."""
+        """Parts prepared one after another (by `prepare_rows` over slices of rows) as one; at least one
+        part. A qbo_id in two parts stays twice (`deduplicated`)."""
         first = parts[0]
         lines = None if first.lines is None else [lines for part in parts for lines in part.lines or ()]
         return PreparedRows(
@@ -474,12 +454,13 @@ class PreparedRows:
 
 
 def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[EntityRow]) -> PreparedRows:
-    """`rows` ready for `upsert_entities` on `dialect`; raises ValueError for a row missing a column."""
+    """`rows` ready for `upsert_entities` on `dialect`, one per qbo_id (`PreparedRows.deduplicated`);
+    raises ValueError for a row missing a column."""
     if dialect.name not in {"postgresql", "sqlite"}:
         raise RuntimeError(f"upsert is implemented for sqlite and postgresql, not {dialect.name}")
     table = model.__table__
     assert isinstance(table, Table)
-    pending = dedupe_rows(rows)
+    pending = list(rows)
     driver = _driver_rows(table, dialect, ("business_id", "synced_at"))
     records: list[tuple[Any, ...]] = []
     for row in pending:
@@ -489,7 +470,7 @@ def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[Ent
     qbo_ids = [row.qbo_id for row in pending]
     tokens = [int(row.values["sync_token"]) for row in pending]
     if rel is None:
-        return PreparedRows(model, driver, qbo_ids, tokens, records, None, None)
+        return PreparedRows(model, driver, qbo_ids, tokens, records, None, None).deduplicated()
     line_table = rel.target
     assert isinstance(line_table, Table)
     line_driver = _driver_rows(line_table, dialect, ("business_id", _line_parent_column(rel), "position"))
@@ -498,7 +479,7 @@ def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[Ent
         for line in row.lines:
             line_driver.check(line, "line")
         lines.append(tuple([line_driver.values(line) for line in row.lines]))
-    return PreparedRows(model, driver, qbo_ids, tokens, records, lines, line_driver)
+    return PreparedRows(model, driver, qbo_ids, tokens, records, lines, line_driver).deduplicated()
 
 
 async def upsert_entities(

@@ -503,8 +503,8 @@ class SmartSyncService:
             groups=(NAME_LISTS, frozenset(SYNC_ENTITIES) - NAME_LISTS),
         )
         try:
-            # The page writes run in the driver's thread beside the event loop.
-            with foreground.quick_interpreter_switches():
+            # On SQLite the page writes run in the driver's thread beside the event loop.
+            with foreground.quick_interpreter_switches() if self.db.is_sqlite else contextlib.nullcontext():
                 while not all(entities[entity]["done"] for entity in SYNC_ENTITIES):
                     entity, position, page = await pages.next_page()
                     await self._write_page(
@@ -906,7 +906,7 @@ async def map_page_in_turns(
     mapped = _Mapped([], [], [], [])
     model = MAPPERS[entity].model
     count = 0
-    parts = [prepare_rows(dialect, model, ())]
+    parts = [prepare_rows(dialect, model, ())]  # `joined` needs one part, even for an empty page
     for start in range(0, len(items), MAP_TURN):
         await foreground.yield_to_requests()
         count += map_page(entity, items[start : start + MAP_TURN], home_currency, into=mapped)[0]
@@ -914,6 +914,7 @@ async def map_page_in_turns(
         # collector's young generation, and its collections between requests walked them all.
         parts.append(prepare_rows(dialect, model, mapped.rows))
         mapped.rows.clear()
+    # An Id sent twice in different slices: one row, as `prepare_rows` keeps of one batch.
     return count, mapped, PreparedRows.joined(parts).deduplicated()
 
 

@@ -377,8 +377,8 @@ class BusinessSummaryDataOrchestrator:
             return None
         except CurrencyMismatchError as exc:
             return await self._store_failure(business_id, now, str(exc))
-        # Pure and, for a large company, a good half second of CPU: in a thread, the event loop keeps
-        # serving requests meanwhile (this runs after every sync, in the serving process).
+        # Pure and, for a large company, a good half second of CPU: after a sync (in the serving process)
+        # in a thread that stands aside for requests; within a request at once.
         fields, weeks = await foreground.pure_work(_computed, inputs)
         fields["computed_at"] = now
         fields["data_key"] = key

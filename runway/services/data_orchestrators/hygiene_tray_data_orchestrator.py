@@ -667,15 +667,15 @@ class HygieneTrayDataOrchestrator:
         again there. Reading a large register takes a tenth of a second or more, and every other write
         waits for this one; so does comparing it with what was detected (`_evaluation_plan`), which is
         why that is worked out before the write when it can be."""
-        plan = (
-            await foreground.pure_work(_evaluation_plan, snapshot, detected, seen, hidden)
-            if seen is not None
-            else None
+        ahead = (
+            None
+            if seen is None
+            else (seen, await foreground.pure_work(_evaluation_plan, snapshot, detected, seen, hidden))
         )
         async with self.db.write() as session:
             stored = await repo.current_triage_marker(session, business_id)
-            if plan is not None and seen is not None and stored == repo.triage_marker(seen):
-                triage = seen
+            if ahead is not None and stored == repo.triage_marker(ahead[0]):
+                triage, plan = ahead
             else:
                 triage = await repo.load_triage_state(session, business_id)
                 plan = _evaluation_plan(snapshot, detected, triage, hidden)
