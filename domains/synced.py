@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -386,6 +387,14 @@ def _insert_sql(rows: _DriverRows, count: int) -> str:
     return f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.values_markers(count)}"  # noqa: S608
 
 
+# The columns the sync machinery fills ahead of a mapped row's own (see `_DriverRows`).
+_ROW_LEADING = ("business_id", "synced_at")
+
+
+def _line_leading(rel: RelationshipProperty[Any]) -> tuple[str, ...]:
+    return ("business_id", _line_parent_column(rel), "position")
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PreparedRows:
     """Entity rows of one model made ready for one dialect's driver by `prepare_rows`: deduplicated,
@@ -424,6 +433,36 @@ class PreparedRows:
         """The first `size` rows, and the rest."""
         return self._picked(lambda column: column[:size]), self._picked(lambda column: column[size:])
 
+    def pieces(self, size: int) -> list[PreparedRows]:
+        """These rows in pieces of `size` rows, in order (none for no rows)."""
+        return [self._picked(operator.itemgetter(slice(at, at + size))) for at in range(0, len(self), size)]
+
+    def portable(self) -> tuple[list[str], list[int], list[tuple[Any, ...]], list[Any] | None]:
+        """The rows' values without the model and driver, to send to another process (`restored`)."""
+        return self.qbo_ids, self.sync_tokens, self.records, self.lines
+
+    @staticmethod
+    def restored(
+        dialect: Dialect,
+        model: type[SyncedEntity],
+        portable: tuple[list[str], list[int], list[tuple[Any, ...]], list[Any] | None],
+    ) -> PreparedRows:
+        """Rows that `prepare_rows` prepared for `model` on a dialect like `dialect` in another process,
+        from their `portable` values."""
+        table = model.__table__
+        assert isinstance(table, Table)
+        qbo_ids, sync_tokens, records, lines = portable
+        rel = lines_relationship(model)
+        line_driver = None
+        if rel is not None:
+            line_table = rel.target
+            assert isinstance(line_table, Table)
+            line_driver = _driver_rows(line_table, dialect, _line_leading(rel))
+        if (lines is None) != (line_driver is None) or len(records) != len(qbo_ids):
+            raise ValueError(f"prepared rows that do not fit {model.__name__}")
+        driver = _driver_rows(table, dialect, _ROW_LEADING)
+        return PreparedRows(model, driver, qbo_ids, sync_tokens, records, lines, line_driver)
+
     def _picked(self, pick: Callable[[list[Any]], list[Any]]) -> PreparedRows:
         """These rows with `pick` applied to each per-row list alike."""
         return PreparedRows(
@@ -461,7 +500,7 @@ def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[Ent
     table = model.__table__
     assert isinstance(table, Table)
     pending = list(rows)
-    driver = _driver_rows(table, dialect, ("business_id", "synced_at"))
+    driver = _driver_rows(table, dialect, _ROW_LEADING)
     records: list[tuple[Any, ...]] = []
     for row in pending:
         driver.check(row.values, "entity row")
@@ -473,7 +512,7 @@ def prepare_rows(dialect: Dialect, model: type[SyncedEntity], rows: Iterable[Ent
         return PreparedRows(model, driver, qbo_ids, tokens, records, None, None).deduplicated()
     line_table = rel.target
     assert isinstance(line_table, Table)
-    line_driver = _driver_rows(line_table, dialect, ("business_id", _line_parent_column(rel), "position"))
+    line_driver = _driver_rows(line_table, dialect, _line_leading(rel))
     lines: list[tuple[tuple[Any, ...], ...]] = []
     for row in pending:
         for line in row.lines:

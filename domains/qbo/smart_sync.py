@@ -24,14 +24,13 @@ import httpx
 import msgspec
 import structlog
 from sqlalchemy import Table, select, update
-from sqlalchemy.engine import Dialect
 
 from domains.core import foreground
 from domains.core import repository as core
 from domains.core.db import Database
 from domains.core.models import Business
 from domains.qbo import repository as repo
-from domains.qbo.client import QboClient, decode_object
+from domains.qbo.client import QboClient
 from domains.qbo.clock import Clock, SystemClock
 from domains.qbo.config import QboConfig
 from domains.qbo.crypto import TokenCipher
@@ -43,20 +42,17 @@ from domains.qbo.errors import (
     QboThrottledError,
     QboTransportError,
 )
-from domains.qbo.fast_mappers import map_fast
-from domains.qbo.mappers import MAPPERS, MappingError, is_deleted, map_company_info, map_preferences
+from domains.qbo.mappers import MAPPERS, map_company_info, map_preferences
 from domains.qbo.models import QuarantinedEntity, SyncRun
+from domains.qbo.page_mapping import MappedBatch, MappedPage, PageMapper, map_objects
 from domains.qbo.throttle import RealmThrottle
 from domains.qbo.tokens import Credentials, TokenProvider
 from domains.synced import (
-    EntityRow,
     PreparedRows,
-    RawJSON,
     SyncedEntity,
     delete_entities,
     get_entity,
     json_safe,
-    prepare_rows,
     upsert_entities,
 )
 
@@ -94,8 +90,6 @@ MAX_BACKOFF_SECONDS = 30.0
 PREFETCH_PAGES = 8
 # Query requests outstanding at once: enough to keep QBO's 10 requests/s busy at about 0.35 s a round trip.
 MAX_IN_FLIGHT = 5
-# Objects of a page mapped (or prepared) between turns of the event loop: under a millisecond of CPU.
-MAP_TURN = 50
 # On SQLite, whose write lock covers the whole database, a full sync's page is written in transactions of
 # this many rows (a few milliseconds each) while the process is serving requests, so that a request's
 # write waits for one of them rather than for the whole page (40-70 ms). The page's position commits with
@@ -181,8 +175,11 @@ class SmartSyncService:
         clock: Clock | None = None,
         worker_id: str | None = None,
         throttle: RealmThrottle | None = None,
+        map_in_process: bool = True,
     ) -> None:
+        """`map_in_process`: a full sync's big pages are mapped by a mapping process (`PageMapper`)."""
         self.db = db
+        self.map_in_process = map_in_process
         self.config = config
         self.clock = clock or SystemClock()
         self._owns_http = http is None
@@ -424,7 +421,7 @@ class SmartSyncService:
         home_currency: str,
         counters: dict[str, int],
         *,
-        mapped: _Mapped | None = None,
+        mapped: MappedBatch | None = None,
         prepared: PreparedRows | None = None,
         mapped_ids: Sequence[str] | None = None,
     ) -> _Applied:
@@ -433,7 +430,7 @@ class SmartSyncService:
         `mapped` is `objects` already mapped (a full sync maps each page as it arrives), `prepared` its rows
         (or the last part of them) ready for the driver, and `mapped_ids` the Ids of all that mapped."""
         if mapped is None:
-            mapped = _map_objects(entity, objects, home_currency)
+            mapped = map_objects(entity, objects, home_currency)
         model = MAPPERS[entity].model
         for qbo_id, error, obj in mapped.failed:
             counters["quarantined"] += 1
@@ -480,20 +477,20 @@ class SmartSyncService:
         a crash resumes each entity at its first page not committed.
         """
         home_currency = await self._home_currency(business_id)
-        dialect = self.db.write_engine.dialect
+        mapper = PageMapper(self.db.write_engine.dialect, use_process=self.map_in_process)
         entities = progress.setdefault("entities", {})
         for entity in SYNC_ENTITIES:
             entities.setdefault(entity, {"next_position": 1, "fetched": 0, "done": False})
 
-        async def fetch(entity: str, position: int) -> _Page:
+        async def fetch(entity: str, position: int) -> MappedPage:
             # Mapped here, as soon as the page arrives: the CPU work then overlaps the database writes of
             # the page before, which run in the driver's thread while this task has the event loop.
             items = await self._fetch_page(business_id, entity, position)
             # The entity's next page can be asked for now, while this one is mapped.
             pages.sized(entity, position, len(items))
-            return _Page(*await map_page_in_turns(entity, items, home_currency, dialect))
+            return await mapper.map(entity, items, home_currency)
 
-        pages: _PagePipeline[_Page] = _PagePipeline(
+        pages: _PagePipeline[MappedPage] = _PagePipeline(
             fetch,
             [
                 (entity, int(entities[entity]["next_position"]))
@@ -531,7 +528,7 @@ class SmartSyncService:
         run_id: int,
         entity: str,
         position: int,
-        page: _Page,
+        page: MappedPage,
         home_currency: str,
         progress: dict[str, Any],
         counters: dict[str, int],
@@ -821,114 +818,6 @@ class SmartSyncService:
 class _Applied:
     seen: list[str]
     written: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class _Mapped:
-    """One batch of QBO objects sorted out: rows to store, Ids QBO deleted, failures to quarantine."""
-
-    rows: list[EntityRow]
-    deleted: list[str]
-    seen: list[str]
-    # (qbo_id or "?", the reason, the object as QBO sent it)
-    failed: list[tuple[str, str, Mapping[str, Any]]]
-
-
-def _map_objects(entity: str, objects: Sequence[Mapping[str, Any]], home_currency: str) -> _Mapped:
-    """Map every object of one entity type; a malformed one becomes a failure, the rest still map."""
-    mapper = MAPPERS[entity]
-    mapped = _Mapped([], [], [], [])
-    for obj in objects:
-        qbo_id = str(obj.get("Id", "")) if isinstance(obj, Mapping) else ""
-        if qbo_id:
-            mapped.seen.append(qbo_id)
-        if isinstance(obj, Mapping) and is_deleted(obj):
-            if qbo_id:
-                mapped.deleted.append(qbo_id)
-            continue
-        try:
-            mapped.rows.append(mapper(obj, home_currency=home_currency))
-        except MappingError as exc:
-            mapped.failed.append((qbo_id or "?", str(exc), obj))
-    return mapped
-
-
-def map_page(
-    entity: str, items: Sequence[msgspec.Raw], home_currency: str, *, into: _Mapped | None = None
-) -> tuple[int, _Mapped]:
-    """Parse and map each object of a split query page (`QboClient.query_objects`); the number of objects
-    and what they map to (added to `into` when given). Each row keeps the object's text, exactly as QBO
-    sent it, as its raw JSON.
-
-    One object at a time, so each parsed object is garbage as soon as it is mapped: holding a whole parsed
-    page while mapping it made Python's garbage collector walk the heap again and again. Objects of the
-    usual shape go through `fast_mappers`; the rest through `mappers`, which says what is wrong.
-    """
-    mapper = MAPPERS[entity]
-    mapped = _Mapped([], [], [], []) if into is None else into
-    count = 0
-    for item in items:
-        row = map_fast(entity, item, home_currency)
-        if row is not None:
-            count += 1
-            mapped.seen.append(row.qbo_id)
-            mapped.rows.append(row)
-            continue
-        obj = decode_object(item)
-        if not isinstance(obj, dict):
-            continue
-        count += 1
-        qbo_id = str(obj.get("Id", ""))
-        if qbo_id:
-            mapped.seen.append(qbo_id)
-        if is_deleted(obj):
-            if qbo_id:
-                mapped.deleted.append(qbo_id)
-            continue
-        try:
-            mapped.rows.append(mapper(obj, home_currency=home_currency, raw_json=RawJSON(str(item, "utf-8"))))
-        except MappingError as exc:
-            mapped.failed.append((qbo_id or "?", str(exc), obj))
-    return count, mapped
-
-
-async def map_page_in_turns(
-    entity: str, items: Sequence[msgspec.Raw], home_currency: str, dialect: Dialect
-) -> tuple[int, _Mapped, PreparedRows]:
-    """`map_page`, then `prepare_rows` of what it mapped for `dialect`, giving the event loop a turn every
-    MAP_TURN objects. The `_Mapped` it returns holds no rows: they are in the `PreparedRows`.
-
-    Mapping and preparing a full page take milliseconds of CPU. In turns, a request whose throttle slot
-    has come goes out on time (a late request bunches with the next one at QBO, which counts them as they
-    arrive), and each statement of the page being written is handed to the driver's thread promptly. Each
-    slice first lets the web requests this process is serving finish (`foreground`).
-    """
-    mapped = _Mapped([], [], [], [])
-    model = MAPPERS[entity].model
-    count = 0
-    parts = [prepare_rows(dialect, model, ())]  # `joined` needs one part, even for an empty page
-    for start in range(0, len(items), MAP_TURN):
-        await foreground.yield_to_requests()
-        count += map_page(entity, items[start : start + MAP_TURN], home_currency, into=mapped)[0]
-        # Prepared at once, the mapped rows (dicts) die young: kept for the page, they outlived the
-        # collector's young generation, and its collections between requests walked them all.
-        parts.append(prepare_rows(dialect, model, mapped.rows))
-        mapped.rows.clear()
-    # An Id sent twice in different slices: one row, as `prepare_rows` keeps of one batch.
-    return count, mapped, PreparedRows.joined(parts).deduplicated()
-
-
-@dataclass(frozen=True, slots=True)
-class _Page:
-    """A query page of a full sync: how many objects it held, what they map to, and those rows prepared
-    for the database driver (`prepare_rows`), so that writing the page is only SQL."""
-
-    count: int
-    mapped: _Mapped
-    prepared: PreparedRows
-
-    def __len__(self) -> int:
-        return self.count
 
 
 P = TypeVar("P", bound=Sized)

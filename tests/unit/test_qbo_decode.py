@@ -13,7 +13,7 @@ import pytest
 from domains.qbo.client import QboClient, decode_body, decode_object, encode_body, split_query_page
 from domains.qbo.errors import QboError, QboProtocolError
 from domains.qbo.mappers import map_entity
-from domains.qbo.smart_sync import map_page
+from domains.qbo.page_mapping import map_page
 from domains.synced import RawJSON
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "qbo"

@@ -6,20 +6,13 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy.dialects import sqlite
 
-from domains.ap.models import Bill
-from domains.qbo.client import encode_body, split_query_page
 from domains.qbo.smart_sync import (
     MAX_IN_FLIGHT,
     PAGE_SIZE,
     PREFETCH_PAGES,
     _PagePipeline,
-    map_page,
-    map_page_in_turns,
 )
-from domains.synced import prepare_rows
-from tests.support.qbo import bill
 
 pytestmark = pytest.mark.anyio
 
@@ -134,32 +127,3 @@ async def test_a_failed_page_surfaces_when_its_turn_comes() -> None:
             await pipeline.next_page()
     finally:
         await pipeline.aclose()
-
-
-async def test_a_page_mapped_in_turns_keeps_the_newest_of_an_id_sent_twice() -> None:
-    """Mapped and prepared MAP_TURN objects at a time, a page whose Id comes twice, far apart, ends as
-    one batch of the same rows does: one row per Id, the higher SyncToken."""
-    meta = {"CreateTime": "2026-09-01T10:00:00-07:00", "LastUpdatedTime": "2026-09-02T10:00:00-07:00"}
-
-    def page_bill(qbo_id: str, amount: str, token: str) -> dict[str, object]:
-        return bill(qbo_id, "1", amount, "2026-09-01", "2026-10-01", SyncToken=token, MetaData=meta)
-
-    objects = [page_bill(str(i), "10.00", "0") for i in range(1, 131)]
-    objects += [page_bill("7", "99.00", "3"), page_bill("9", "55.00", "0")]
-    body = encode_body({"QueryResponse": {"Bill": objects, "startPosition": 1, "maxResults": 132}})
-    items = split_query_page(body, "Bill")
-    assert items is not None
-    dialect = sqlite.dialect(paramstyle="qmark")
-
-    count, mapped, prepared = await map_page_in_turns("Bill", items, "USD", dialect)
-
-    assert count == 132
-    assert not mapped.failed
-    assert not mapped.rows
-    rows = map_page("Bill", items, "USD")[1].rows
-    expected = prepare_rows(dialect, Bill, rows)  # one batch
-    assert prepared.qbo_ids == expected.qbo_ids == [str(i) for i in range(1, 131)]
-    assert prepared.sync_tokens == expected.sync_tokens
-    assert prepared.records == expected.records
-    assert prepared.lines == expected.lines
-    assert prepared.records[6] != prepare_rows(dialect, Bill, rows[6:7]).records[0], "Id 7: the newer one"
