@@ -244,14 +244,18 @@ def _sandbox_admin(database: Database, runtime: Any) -> Any:
 
 
 def _with_runtime(
-    settings: Settings, work: Callable[[Database, Any], Awaitable[T]], *, sandbox_port: int = 0
+    settings: Settings,
+    work: Callable[[Database, Any], Awaitable[T]],
+    *,
+    sandbox_port: int = 0,
+    map_in_process: bool = False,
 ) -> T:
     """Run `work(database, runtime)` with a started QBO runtime (an ephemeral sandbox in sandbox mode)."""
     from app.qbo_runtime import QboRuntime
 
     async def run(database: Database) -> T:
         runtime = QboRuntime(settings, database, sandbox_port=sandbox_port)
-        await runtime.start()
+        await runtime.start(map_in_process=map_in_process)
         try:
             return await work(database, runtime)
         finally:
@@ -332,7 +336,7 @@ def worker() -> None:
         await stop.wait()
         await sync_worker.stop()
 
-    _with_runtime(settings, work)
+    _with_runtime(settings, work, map_in_process=True)
 
 
 @main.group()

@@ -87,13 +87,21 @@ class QboRuntime:
             base_url=s.qbo_base_url,
         )
 
-    async def start(self, *, worker: bool = False) -> SmartSyncService:
+    async def start(self, *, worker: bool = False, map_in_process: bool | None = None) -> SmartSyncService:
+        """`worker`: run the sync worker in this process. `map_in_process` (default: with the worker): map
+        full syncs' big pages in a mapping process, which a long-lived syncing process starts with its
+        worker; a one-off sync (the CLI) maps them itself rather than pay for starting one."""
         base_url = self.settings.qbo_base_url
         if self.settings.sandbox_mode and not base_url:
             self.host = SandboxHost(self.settings, port=self.sandbox_port)
             base_url = await self.host.start()
         config = self._config(base_url or "")
-        self.smart_sync = SmartSyncService(self.database, config, TokenCipher(self.settings.secret_key))
+        self.smart_sync = SmartSyncService(
+            self.database,
+            config,
+            TokenCipher(self.settings.secret_key),
+            map_in_process=worker if map_in_process is None else map_in_process,
+        )
         # Keep the client list's summary rows in step with every finished sync, in every process that syncs.
         summaries = BusinessSummaryDataOrchestrator(self.database)
         self.smart_sync.add_run_scope(summaries.sync_scope)

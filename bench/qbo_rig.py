@@ -11,6 +11,7 @@ and a SmartSyncService connected to a sandbox process, with every QBO request re
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import shutil
@@ -38,6 +39,7 @@ from domains.qbo.crypto import TokenCipher
 from domains.qbo.demo import generate_large_company
 from domains.qbo.mappers import MAPPERS
 from domains.qbo.oauth import TokenSet
+from domains.qbo.page_mapping import start_mapping_process
 from domains.qbo.sandbox import QboSandbox, SandboxConfig, SandboxStorage, seed_company
 from domains.qbo.sandbox.server import database_url as sandbox_database_url
 from domains.qbo.smart_sync import PAGE_SIZE as SYNC_PAGE_SIZE
@@ -246,7 +248,8 @@ async def sync_rig(
                 await _admin(admin, "PUT", f"/_sandbox/realms/{realm_id}/faults", json=faults)
             issued = await _admin(admin, "POST", f"/_sandbox/realms/{realm_id}/tokens")
         config = QboConfig.local_sandbox(sandbox_url, f"{sandbox_url}/callback", "bench-webhook-verifier")
-        smart_sync = SmartSyncService(db, config, TokenCipher(BENCH_SECRET), http=http)
+        # Mapping as `runway serve` and `runway worker` sync: big pages in the mapping process.
+        smart_sync = SmartSyncService(db, config, TokenCipher(BENCH_SECRET), http=http, map_in_process=True)
         async with db.write() as session:
             business_id = (await core.create_business(session, name="Northgate Wholesale Distributors")).id
         now = dt.datetime.now(dt.UTC)
@@ -260,6 +263,8 @@ async def sync_rig(
                 refresh_expires_at=now + dt.timedelta(seconds=int(issued["x_refresh_token_expires_in"])),
             ),
         )
+        # Started beforehand, as the worker of `runway serve` and `runway worker` starts it with them.
+        await asyncio.to_thread(start_mapping_process)
         yield SyncRig(db, smart_sync, business_id, realm_id, traffic)
     finally:
         await http.aclose()

@@ -10,6 +10,7 @@ with the SQL. Small pages (and CDC's objects) are mapped here, where starting a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import io
 import multiprocessing
@@ -18,7 +19,7 @@ import pickle
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import lru_cache
@@ -224,6 +225,8 @@ def _mapping_process_started() -> None:
 
 
 _pool: ProcessPoolExecutor | None = None
+# Whether `_pool`'s process has started and answered: until then pages are mapped here.
+_pool_ready = False
 _pool_lock = threading.Lock()
 # After the mapping process failed (`time.monotonic`): until then pages are mapped here, rather than each
 # page waiting for a process that may fail to start again.
@@ -232,7 +235,7 @@ RETRY_SECONDS = 60.0
 
 
 def _mapping_pool() -> ProcessPoolExecutor:
-    """The process's mapping process, started on first use and shared by every sync of the process."""
+    """The process's mapping process, shared by every sync of the process; created on first use."""
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -243,20 +246,43 @@ def _mapping_pool() -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=context, initializer=_mapping_process_started
             )
+            _pool.submit(gc.collect).add_done_callback(functools.partial(_started, _pool))
         return _pool
 
 
+def _started(pool: ProcessPoolExecutor, answer: Future[int]) -> None:
+    global _pool_ready
+    if answer.cancelled() or answer.exception() is not None:
+        log.warning(
+            "mapping process did not start", error=repr(None if answer.cancelled() else answer.exception())
+        )
+        _discard_pool(pool)
+        return
+    with _pool_lock:
+        _pool_ready = _pool is pool
+
+
+def _ready_pool() -> ProcessPoolExecutor | None:
+    """The mapping process if it is ready; else None, and it is being started (about a second, mostly
+    imports) while the caller maps here: no page waits for it."""
+    if time.monotonic() < _retry_after:
+        return None
+    pool = _mapping_pool()
+    return pool if _pool_ready else None
+
+
 def start_mapping_process() -> None:
-    """Start the mapping process now rather than at a sync's first big page (about a second, mostly
-    imports), e.g. when a process that syncs starts."""
+    """Start the mapping process now and wait until it is ready, e.g. when a process that syncs starts."""
     _mapping_pool().submit(gc.collect).result()
+    while not _pool_ready and time.monotonic() >= _retry_after:
+        time.sleep(0.001)  # the start's callback runs in the pool's own thread
 
 
 def _discard_pool(broken: ProcessPoolExecutor) -> None:
-    global _pool, _retry_after
+    global _pool, _pool_ready, _retry_after
     with _pool_lock:
         if _pool is broken:
-            _pool = None
+            _pool, _pool_ready = None, False
         _retry_after = time.monotonic() + RETRY_SECONDS
     broken.shutdown(wait=False, cancel_futures=True)
 
@@ -271,25 +297,22 @@ class PageMapper:
         self.use_process = use_process
 
     async def map(self, entity: str, items: Sequence[msgspec.Raw], home_currency: str) -> MappedPage:
-        if self.use_process and len(items) >= PROCESS_MIN_OBJECTS and time.monotonic() >= _retry_after:
-            page = await self._in_mapping_process(entity, items, home_currency)
+        if self.use_process and len(items) >= PROCESS_MIN_OBJECTS and (pool := _ready_pool()):
+            page = await self._in_mapping_process(pool, entity, items, home_currency)
             if page is not None:
                 return page
         return await map_page_in_turns(entity, items, home_currency, self.dialect)
 
     async def _in_mapping_process(
-        self, entity: str, items: Sequence[msgspec.Raw], home_currency: str
+        self, pool: ProcessPoolExecutor, entity: str, items: Sequence[msgspec.Raw], home_currency: str
     ) -> MappedPage | None:
         name = f"{self.dialect.name}+{self.dialect.driver}"
-        pool: ProcessPoolExecutor | None = None
         try:
-            pool = _mapping_pool()
             future = pool.submit(_map_in_mapping_process, entity, list(items), home_currency, name)
             count, mapped, pieces = await asyncio.wrap_future(future)
         except (BrokenProcessPool, OSError, RuntimeError, pickle.PicklingError) as exc:
             log.warning("mapping process unavailable; mapping the page here", entity=entity, error=repr(exc))
-            if pool is not None:
-                _discard_pool(pool)
+            _discard_pool(pool)
             return None
         model = MAPPERS[entity].model
         parts: list[PreparedRows] = []

@@ -175,9 +175,10 @@ class SmartSyncService:
         clock: Clock | None = None,
         worker_id: str | None = None,
         throttle: RealmThrottle | None = None,
-        map_in_process: bool = True,
+        map_in_process: bool = False,
     ) -> None:
-        """`map_in_process`: a full sync's big pages are mapped by a mapping process (`PageMapper`)."""
+        """`map_in_process`: a full sync's big pages are mapped by a mapping process (`PageMapper`), for
+        long-lived processes that sync (their `SyncWorker` starts it)."""
         self.db = db
         self.map_in_process = map_in_process
         self.config = config

@@ -82,9 +82,15 @@ class QboHarness:
     config: QboConfig
     cipher: TokenCipher
 
-    def smart_sync(self, worker_id: str | None = None) -> SmartSyncService:
+    def smart_sync(self, worker_id: str | None = None, *, map_in_process: bool = False) -> SmartSyncService:
         return SmartSyncService(
-            self.db, self.config, self.cipher, http=self.http, clock=self.clock, worker_id=worker_id
+            self.db,
+            self.config,
+            self.cipher,
+            http=self.http,
+            clock=self.clock,
+            worker_id=worker_id,
+            map_in_process=map_in_process,
         )
 
     async def connected_business(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from decimal import Decimal
@@ -15,7 +16,14 @@ from domains.ap.models import Bill
 from domains.core.db import Database
 from domains.qbo import page_mapping
 from domains.qbo.client import encode_body, split_query_page
-from domains.qbo.page_mapping import PROCESS_MIN_OBJECTS, MappedPage, PageMapper, map_page, map_page_in_turns
+from domains.qbo.page_mapping import (
+    PROCESS_MIN_OBJECTS,
+    MappedPage,
+    PageMapper,
+    map_page,
+    map_page_in_turns,
+    start_mapping_process,
+)
 from domains.synced import prepare_rows
 from tests.support.qbo import bill
 
@@ -110,7 +118,8 @@ async def test_the_mapping_process_prepares_exactly_what_mapping_here_does(
     items = _messy_page()
 
     here = await map_page_in_turns("Bill", items, "USD", dialect)
-    there = await PageMapper(dialect)._in_mapping_process("Bill", items, "USD")
+    await asyncio.to_thread(start_mapping_process)
+    there = await PageMapper(dialect)._in_mapping_process(page_mapping._mapping_pool(), "Bill", items, "USD")
 
     assert there is not None, "the mapping process answered"
     assert [qbo_id for qbo_id, _reason, _obj in here.mapped.failed] == ["21"], "a malformed bill"
@@ -126,14 +135,20 @@ async def test_a_page_is_still_mapped_when_the_mapping_process_dies(
     monkeypatch.setattr(page_mapping, "_retry_after", float("-inf"))  # put back after the test
     items = _messy_page()
     mapper = PageMapper(sqlite_dialect)
-    first = await mapper.map("Bill", items, "USD")
+    await asyncio.to_thread(start_mapping_process)
     pool = page_mapping._mapping_pool()
+    first = await mapper.map("Bill", items, "USD")
+    assert (
+        first.prepared.records
+        == (await mapper._in_mapping_process(pool, "Bill", items, "USD")).prepared.records
+    )
     for pid in list(pool._processes):  # the mapping process is killed, as the OOM killer would
         os.kill(pid, signal.SIGKILL)
 
     again = await mapper.map("Bill", items, "USD")  # mapped here: the pool is broken
     later = await mapper.map("Bill", items, "USD")  # here too, for a while
     page_mapping._retry_after = float("-inf")
+    await asyncio.to_thread(start_mapping_process)
     after = await mapper.map("Bill", items, "USD")  # in a new mapping process
 
     _same(first, again)
@@ -141,3 +156,22 @@ async def test_a_page_is_still_mapped_when_the_mapping_process_dies(
     _same(first, after)
     assert page_mapping._pool is not None
     assert page_mapping._pool is not pool
+
+
+async def test_pages_are_mapped_here_while_the_mapping_process_starts(
+    sqlite_dialect: Dialect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync's first pages do not wait for the mapping process to start (about a second)."""
+    monkeypatch.setattr(page_mapping, "_pool", None)
+    monkeypatch.setattr(page_mapping, "_pool_ready", False)
+    items = _messy_page()
+
+    page = await PageMapper(sqlite_dialect).map("Bill", items, "USD")
+
+    started = page_mapping._pool
+    assert started is not None, "the mapping process is being started"
+    _same(await map_page_in_turns("Bill", items, "USD", sqlite_dialect), page)
+    await asyncio.to_thread(start_mapping_process)
+    assert page_mapping._pool is started
+    assert page_mapping._ready_pool() is started
+    started.shutdown()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from domains.ap.models import Bill, Vendor
 from domains.bank.models import Account
 from domains.core import foreground
 from domains.qbo import repository as repo
 from domains.qbo.models import SyncRun
+from domains.qbo.page_mapping import start_mapping_process
 from domains.qbo.smart_sync import SQLITE_WRITE_PART
 from tests.support.qbo import bank_account, bill, vendor
 
@@ -85,6 +87,62 @@ async def test_a_full_sync_asks_for_no_page_past_the_end_of_an_entity(qbo_sqlite
     pages = qbo.traffic.queries("Bill")
     assert [p.split("STARTPOSITION ")[1].split()[0] for p in pages] == ["1", "1001", "2001"]
     assert len(qbo.traffic.queries("Vendor")) == 1, "every request spends the company's rate limit"
+
+
+async def _stored_bills(db, business_id) -> list[tuple]:
+    async with db.read() as session:
+        bills = await session.scalars(
+            select(Bill).where(Bill.business_id == business_id).options(selectinload(Bill.lines))
+        )
+        return sorted(
+            (
+                b.qbo_id,
+                b.sync_token,
+                b.total_cents,
+                b.balance_cents,
+                b.due_date,
+                b.vendor_name,
+                b.raw,
+                [(line.position, line.amount_cents, line.description, line.account_name) for line in b.lines],
+            )
+            for b in bills
+        )
+
+
+async def test_the_mapping_process_stores_what_mapping_here_stores(qbo):
+    """A long-lived syncing process maps big pages in its mapping process: the rows, lines, raw JSON and
+    quarantine are exactly those of a sync that maps them itself."""
+    bills = [
+        bill(str(i), "1", f"{i}.10", "2026-09-01", "2026-10-01", PrivateNote=f"Façade n° {i} — «ok» 💸")
+        for i in range(1, 1401)
+    ]
+    bills[5]["TxnDate"] = "not-a-date"
+    bills[6]["Line"].append(
+        {
+            "Id": "2",
+            "Amount": "2.50",
+            "DetailType": "AccountBasedExpenseLineDetail",
+            "Description": "Zweite Zeile",
+            "AccountBasedExpenseLineDetail": {},
+        }
+    )
+    entities = {"Vendor": [vendor("1", "Bülk & Co")], "Bill": bills}
+    here, _ = await qbo.connected_business("Mapped Here", entities=entities)
+    there, _ = await qbo.connected_business("Mapped There", entities=entities)
+    await asyncio.to_thread(start_mapping_process)
+
+    outcomes = [
+        await qbo.smart_sync().sync_now(here, full=True),
+        await qbo.smart_sync(map_in_process=True).sync_now(there, full=True),
+    ]
+
+    assert [o.status for o in outcomes] == ["succeeded", "succeeded"], [o.error for o in outcomes]
+    assert [o.quarantined for o in outcomes] == [1, 1]
+    stored = await _stored_bills(qbo.db, there)
+    assert len(stored) == 1399
+    assert stored == await _stored_bills(qbo.db, here)
+    async with qbo.db.read() as session:
+        assert [q.qbo_id for q in await repo.list_quarantine(session, there)] == ["6"]
 
 
 async def test_an_empty_company_syncs_to_nothing(qbo):
