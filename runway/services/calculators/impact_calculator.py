@@ -24,6 +24,7 @@ when it starts one). Running totals skip ``None`` deltas and should show the cro
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
@@ -491,7 +492,9 @@ class DecisionPlan:
 
     def __init__(self, forecast: PreparedForecast, parent: DecisionPlan | None = None) -> None:
         self.forecast = forecast
-        self.parent = parent
+        # Weak: a plan is extended at every keypress, and a strong reference kept every plan before it
+        # alive (each with its own copies of the dicts below) for as long as the last one was kept.
+        self._parent = weakref.ref(parent) if parent is not None else None
         self.planned: dict[str, dt.date] = dict(parent.planned) if parent else {}
         self.chased: set[str] = set(parent.chased) if parent else set()
         self.ignored: list[Change] = list(parent.ignored) if parent else []
@@ -501,6 +504,11 @@ class DecisionPlan:
         self._moved: dict[tuple[str, str], dt.date] = dict(parent._moved) if parent else {}
         self.touched: set[str] = set()
         self._figures: PlanFigures | None = None
+
+    @property
+    def parent(self) -> DecisionPlan | None:
+        """The plan this one was extended from, while it is still in use."""
+        return self._parent() if self._parent is not None else None
 
     def extended(self, changes: Iterable[DecisionChange]) -> DecisionPlan:
         """A new plan: this one with ``changes`` added (this one is left as it is)."""

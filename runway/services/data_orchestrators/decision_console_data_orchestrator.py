@@ -60,16 +60,18 @@ QUEUED_STATUSES = frozenset({m.PROPOSED, m.APPROVED, m.EXECUTING, m.CONFLICT})
 OPEN_STATUSES = (m.PROPOSED, m.APPROVED, m.FAILED, m.CONFLICT)
 # Where QBO e-mails each open invoice, per business and books stamp (read on every console request).
 _BILL_EMAILS: BooksCache[dict[str, str | None]] = BooksCache(size=16)
-# Each business's queue state under its console stamp; a decision written here is patched in, so the next
-# keypress reads two stamps instead of every decision.
-_QUEUE_STATE: BooksCache[_QueueState] = BooksCache(size=16)
+# Each business's newest queue state, with the console stamp it is valid under; a decision written here is
+# patched in, so the next keypress reads two stamps instead of every decision. One state a business: each
+# holds every current decision, and states kept per stamp (one per keypress) were so many copies of them.
+_QUEUE_STATE: BooksCache[tuple[str, _QueueState]] = BooksCache(size=16)
 # Each business's blocking hygiene issues, under its books stamp, triage version and date.
 _BLOCKS: BooksCache[tuple[IssueRef, ...]] = BooksCache(size=16)
 
 
 def _cached_queue(business_id: int, markers: repo.ConsoleMarkers) -> _QueueState | None:
     stamp = markers.console_stamp
-    return _QUEUE_STATE.get((business_id, stamp)) if stamp else None
+    kept = _QUEUE_STATE.get(business_id) if stamp else None
+    return kept[1] if kept is not None and kept[0] == stamp else None
 
 
 def _cached_bill_emails(business_id: int, markers: repo.ConsoleMarkers) -> dict[str, str | None] | None:
@@ -214,10 +216,10 @@ class ConsoleData:
     books_stamp: str | None
     # Each item's current decision, by (entity type, QBO Id).
     current: Mapping[tuple[str, str], DecisionRecord] = field(hash=False)
-    # (id, version) of the current decisions that shape the forecast: a key for kept plans.
-    plan_key: frozenset[tuple[int, int]]
-    # (id, version) of every current decision: a key for what is counted from them.
-    current_key: frozenset[tuple[int, int]]
+    # The current decisions that shape the forecast (`in_plan`): a key for kept plans.
+    plan_key: DecisionSetKey
+    # Every current decision: a key for what is counted from them.
+    current_key: DecisionSetKey
     critical_vendor_ids: frozenset[str]
     open_issues: tuple[IssueRef, ...]
     pay_run_weekday: int
@@ -227,13 +229,57 @@ class ConsoleData:
     bill_emails: Mapping[str, str | None] = field(hash=False)
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _pair_hashes(decision_id: int, version: int) -> tuple[int, int]:
+    return hash((decision_id, version)) & _MASK64, hash((version, decision_id, 0x5BD1E995)) & _MASK64
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSetKey:
+    """A cache key for a set of decisions (their id and version): equal sets give equal keys, and adding
+    or removing one decision moves the key in constant time.
+
+    It replaced a frozenset of (id, version) pairs, which every keypress copied (thousands of pairs), and
+    of which the caches kept dozens: the garbage collector walked each of them, every few hundred
+    milliseconds, in the middle of the keypresses. Two different sets share a key only if their sizes and
+    two independent 64-bit sums of hashes all agree."""
+
+    count: int = 0
+    total: int = 0
+    mixed: int = 0
+
+    @classmethod
+    def of(cls, decisions: Iterable[DecisionRecord]) -> DecisionSetKey:
+        return cls.of_pairs((d.id, d.version) for d in decisions)
+
+    @classmethod
+    def of_pairs(cls, pairs: Iterable[tuple[int, int]]) -> DecisionSetKey:
+        count = total = mixed = 0
+        for decision_id, version in pairs:
+            first, second = _pair_hashes(decision_id, version)
+            count, total, mixed = count + 1, total + first, mixed ^ second
+        return cls(count, total & _MASK64, mixed)
+
+    def with_(self, decision: DecisionRecord) -> DecisionSetKey:
+        """This set and `decision`, which it does not hold."""
+        first, second = _pair_hashes(decision.id, decision.version)
+        return DecisionSetKey(self.count + 1, (self.total + first) & _MASK64, self.mixed ^ second)
+
+    def without(self, decision: DecisionRecord) -> DecisionSetKey:
+        """This set less `decision`, which it holds."""
+        first, second = _pair_hashes(decision.id, decision.version)
+        return DecisionSetKey(self.count - 1, (self.total - first) & _MASK64, self.mixed ^ second)
+
+
 @dataclass(frozen=True, slots=True)
 class _QueueState:
     """What the decision queue holds besides the books: current decisions, flags, settings, finalize."""
 
     current: Mapping[tuple[str, str], DecisionRecord]
-    plan_key: frozenset[tuple[int, int]]
-    current_key: frozenset[tuple[int, int]]
+    plan_key: DecisionSetKey
+    current_key: DecisionSetKey
     critical_vendor_ids: frozenset[str]
     pay_run_weekday: int
     batch: BatchProgress | None
@@ -247,8 +293,8 @@ class _QueueState:
         batch: BatchProgress | None,
     ) -> _QueueState:
         current = {(d.entity_type, d.qbo_id): d for d in decisions if d.is_current}
-        plan_key = frozenset((d.id, d.version) for d in plan_decisions(current.values()))
-        current_key = frozenset((d.id, d.version) for d in current.values())
+        plan_key = DecisionSetKey.of(plan_decisions(current.values()))
+        current_key = DecisionSetKey.of(current.values())
         return cls(current, plan_key, current_key, critical_vendor_ids, pay_run_weekday, batch)
 
     def with_current(self, record: DecisionRecord) -> _QueueState:
@@ -269,16 +315,16 @@ class MovedQueue:
     """Current decisions and their keys after one decision became its item's current one."""
 
     current: Mapping[tuple[str, str], DecisionRecord]
-    plan_key: frozenset[tuple[int, int]]
-    current_key: frozenset[tuple[int, int]]
+    plan_key: DecisionSetKey
+    current_key: DecisionSetKey
     # The decision it replaced, if the item had one.
     replaced: DecisionRecord | None
 
 
 def with_decision(
     current: Mapping[tuple[str, str], DecisionRecord],
-    plan_key: frozenset[tuple[int, int]],
-    current_key: frozenset[tuple[int, int]],
+    plan_key: DecisionSetKey,
+    current_key: DecisionSetKey,
     record: DecisionRecord,
 ) -> MovedQueue:
     """`record` made its item's current decision: copies in C rather than passes in Python (a keypress on a
@@ -288,11 +334,12 @@ def with_decision(
     replaced = moved.get(key)
     moved[key] = record
     if replaced is not None:
-        plan_key = plan_key - {(replaced.id, replaced.version)}
-        current_key = current_key - {(replaced.id, replaced.version)}
-    if record.status in PLAN_STATUSES:
-        plan_key = plan_key | {(record.id, record.version)}
-    return MovedQueue(moved, plan_key, current_key | {(record.id, record.version)}, replaced)
+        if in_plan(replaced):
+            plan_key = plan_key.without(replaced)
+        current_key = current_key.without(replaced)
+    if in_plan(record):
+        plan_key = plan_key.with_(record)
+    return MovedQueue(moved, plan_key, current_key.with_(record), replaced)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,9 +409,9 @@ def _patch_queue_state(
 ) -> None:
     """Keep the cached queue state current after one decision of ours: the state under the stamp our write
     started from (held locked), with `record` in, is exactly the state under the stamp it committed."""
-    state = _QUEUE_STATE.get((business_id, before)) if before is not None else None
-    if state is not None and after is not None:
-        _QUEUE_STATE.put((business_id, after), state.with_current(record))
+    kept = _QUEUE_STATE.get(business_id) if before is not None else None
+    if kept is not None and kept[0] == before and after is not None:
+        _QUEUE_STATE.put(business_id, (after, kept[1].with_current(record)))
 
 
 def _summary(record: DecisionRecord | None) -> dict[str, Any] | None:
@@ -392,9 +439,14 @@ def _decimal_to_cents(value: Any) -> int | None:
         return None
 
 
+def in_plan(decision: DecisionRecord) -> bool:
+    """Whether the decision shapes the forecast (current, and not undone or failed)."""
+    return decision.is_current and decision.status in PLAN_STATUSES
+
+
 def plan_decisions(decisions: Iterable[DecisionRecord]) -> tuple[DecisionRecord, ...]:
     """The current decisions that shape the forecast (not undone, not failed, not replaced)."""
-    return tuple(d for d in decisions if d.is_current and d.status in PLAN_STATUSES)
+    return tuple(d for d in decisions if in_plan(d))
 
 
 def planned_dates_of(decisions: Iterable[DecisionRecord]) -> tuple[tuple[PlannedDate, ...], tuple[str, ...]]:
@@ -552,7 +604,9 @@ class DecisionConsoleDataOrchestrator:
             await repo.pay_run_weekday(session, business_id),
             await self._progress(session, business_id, batch_row) if batch_row is not None else None,
         )
-        return _QUEUE_STATE.put((business_id, stamp), state) if stamp is not None else state
+        if stamp is not None:
+            _QUEUE_STATE.put(business_id, (stamp, state))
+        return state
 
     async def _blocking_issues(
         self, business_id: int, as_of: dt.date, stamp: str | None, triage: int

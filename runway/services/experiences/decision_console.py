@@ -58,8 +58,10 @@ from runway.services.data_orchestrators.decision_console_data_orchestrator impor
     ConsoleData,
     DecisionConsoleDataOrchestrator,
     DecisionRecord,
+    DecisionSetKey,
     NewDecision,
     StaleDecisionError,
+    in_plan,
     plan_decisions,
     with_decision,
 )
@@ -481,20 +483,20 @@ _PLANS: BooksCache[tuple[PreparedForecast, DecisionPlan]] = BooksCache(size=16)
 
 @dataclass(frozen=True, slots=True)
 class _KeptPlan:
-    key: frozenset[tuple[int, int]]
+    key: DecisionSetKey
     plan: DecisionPlan
 
 
 def _kept_plan(
     books: _Books,
     records: Callable[[], Iterable[DecisionRecord]],
-    key: frozenset[tuple[int, int]] | None = None,
+    key: DecisionSetKey | None = None,
 ) -> _KeptPlan:
     """The plan of `records` (read only when no plan is kept under `key`, their (id, version) pairs)."""
     listed: tuple[DecisionRecord, ...] | None = None
     if key is None:
         listed = tuple(records())
-        key = frozenset((d.id, d.version) for d in listed)
+        key = DecisionSetKey.of(listed)
     forecast = books.forecast
     kept = _PLANS.get((id(forecast), key))
     if kept is not None and kept[0] is forecast:
@@ -504,7 +506,7 @@ def _kept_plan(
     return _KeptPlan(key, plan)
 
 
-def _keep_plan(books: _Books, key: frozenset[tuple[int, int]], plan: DecisionPlan) -> None:
+def _keep_plan(books: _Books, key: DecisionSetKey, plan: DecisionPlan) -> None:
     _PLANS.put((id(books.forecast), key), (books.forecast, plan))
 
 
@@ -602,8 +604,8 @@ class _Context:
     books: _Books
     current: Mapping[tuple[str, str], DecisionRecord]
     # (id, version) of the current decisions in the plan (see `_kept_plan`), and of all of them.
-    plan_key: frozenset[tuple[int, int]]
-    current_key: frozenset[tuple[int, int]]
+    plan_key: DecisionSetKey
+    current_key: DecisionSetKey
     business: BusinessContext
     user: CurrentUser
 
@@ -871,7 +873,7 @@ class DecisionConsoleService:
         except StaleDecisionError as stale:
             raise await self._conflict(business, user, entity_type, qbo_id, stale) from None
         # The plan the next keypress starts from is this one with the new decision in: keep it.
-        _keep_plan(ctx.books, others.key | {(record.id, record.version)}, impact.plan)
+        _keep_plan(ctx.books, others.key.with_(record), impact.plan)
         return self._after_change(business, user, ctx, record, plan=impact.plan)
 
     async def _approve(
@@ -1181,7 +1183,7 @@ class DecisionConsoleService:
             if plan_all is not None
             else _kept_plan(ctx.books, lambda: plan_decisions(ctx.current.values()), ctx.plan_key).plan
         )
-        done = _kept_plan(ctx.books, lambda: tally.done.values(), frozenset(tally.done)).plan
+        done = _kept_plan(ctx.books, lambda: tally.done.values(), DecisionSetKey.of_pairs(tally.done)).plan
         result = ctx.forecast.compare(done, every, past_terms=False)
         before, after = result.before, result.after
         return HeaderView(
@@ -1234,7 +1236,7 @@ class DecisionConsoleService:
         """The plan of every current decision but the item's own (what a decision on it is priced on)."""
         key = (entity_type, qbo_id)
         mine = ctx.current.get(key)
-        plan_key = ctx.plan_key - {(mine.id, mine.version)} if mine is not None else ctx.plan_key
+        plan_key = ctx.plan_key.without(mine) if mine is not None and in_plan(mine) else ctx.plan_key
         return _kept_plan(
             ctx.books,
             lambda: (d for d in plan_decisions(ctx.current.values()) if (d.entity_type, d.qbo_id) != key),

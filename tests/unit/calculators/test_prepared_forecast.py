@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 
 import pytest
 from calc_factories import bank, bill, d, snapshot, vendor
@@ -113,3 +114,26 @@ def test_comparing_two_kept_plans_matches_pricing_one_on_the_other(company, data
     assert compared.delta_runway_days == priced.delta_runway_days
     assert compared.new_lowest_cash_cents == priced.new_lowest_cash_cents
     assert len(compared.ignored) == len(priced.ignored)
+
+
+def test_a_plan_extended_keypress_after_keypress_does_not_keep_the_plans_before_it():
+    """The console keeps only the newest plan; every earlier one (a copy of the decisions each) is freed."""
+    as_of = d("2026-03-02")
+    snap = snapshot(
+        accounts=[bank(100_000)],
+        vendors=[vendor("V1")],
+        bills=[bill(str(i), 1_000, txn="2026-02-20", due="2026-03-10") for i in range(1, 41)],
+    )
+    forecast = ImpactCalculator().prepare(snap, as_of)
+    first = forecast.plan([])
+    earlier = weakref.ref(first)
+    plan = first
+    del first
+    for i in range(1, 41):
+        impact = forecast.impact_on(plan, [Delay(str(i), d("2026-04-01"))])
+        assert impact.plan.parent is plan
+        assert impact.days_past_terms == {str(i): 22}, "priced on the plan just before"
+        plan = impact.plan
+
+    assert earlier() is None
+    assert len(plan.planned) == 40
