@@ -38,7 +38,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Mapped, RelationshipProperty, declared_attr, mapped_column, selectinload
 from sqlalchemy.sql import cast
 
-from domains.core.db import Base, BigIntPK, JSONType, UTCDateTime, run_on_sqlite_driver, utcnow
+from domains.core.db import (
+    Base,
+    BigIntPK,
+    Database,
+    JSONType,
+    UTCDateTime,
+    run_on_sqlite_driver,
+    utcnow,
+)
 
 # Parents per line replacement and per delete: keeps an IN (...) list well under SQLite's 32,766
 # bound-parameter limit. (Entity upserts go 1,000 rows per statement, see `_ROWS_PER_STATEMENT`.)
@@ -562,13 +570,35 @@ async def upsert_entities(
     return list(stored)
 
 
+async def upsert_alone_on_sqlite(
+    db: Database, business_id: int, prepared: PreparedRows, *, synced_at: dt.datetime
+) -> list[str]:
+    """SQLite: `upsert_entities` of prepared rows as a transaction of their own, begun, run and committed
+    in one trip to the driver's thread (`Database.write_in_one_trip`), so the write lock is held for the SQL
+    alone; returns the qbo_ids written."""
+    leading = prepared.driver.leading_values(business_id, synced_at)
+    return await db.write_in_one_trip(
+        functools.partial(upsert_on_sqlite_driver, prepared, business_id, leading)
+    )
+
+
 async def _upsert_on_sqlite(
     connection: AsyncConnection, prepared: PreparedRows, business_id: int, leading: list[Any]
 ) -> list[str]:
-    """`upsert_entities` on SQLite, in two trips to the driver's thread (`run_on_sqlite_driver`): the
-    upserts, each followed by the read-back of the rows it wrote (`_written_sql`); then the lines of those
-    rows. The statements and their parameters are built here, on the caller's thread: the driver's thread
-    only runs them, so it needs the interpreter as little as it can while a sync maps its next page."""
+    """`upsert_entities` on SQLite: `upsert_on_sqlite_driver` in one trip to the driver's thread."""
+    return await run_on_sqlite_driver(
+        connection, functools.partial(upsert_on_sqlite_driver, prepared, business_id, leading)
+    )
+
+
+def upsert_on_sqlite_driver(
+    prepared: PreparedRows, business_id: int, leading: list[Any], database: Any
+) -> list[str]:
+    """`upsert_entities` on a DB-API SQLite connection, inside the transaction it is in: the upserts, each
+    followed by the read-back of the rows it wrote (`_written_sql`), then the lines of those rows.
+
+    All of it on the driver's thread in one trip: each trip back to the event loop waits for the loop,
+    which on a serving process is busy with requests, and every wait was spent holding the write lock."""
     driver = prepared.driver
     statements: list[tuple[str, tuple[Any, ...]]] = []
     sent_by_statement: list[dict[str, int]] = []
@@ -585,7 +615,7 @@ async def _upsert_on_sqlite(
         start += count
         statements += [(sql, params), (_written_sql(driver, len(sent)), (business_id, *sent))]
         sent_by_statement.append(sent)
-    found = await run_on_sqlite_driver(connection, functools.partial(_execute_all, statements))
+    found = _execute_all(statements, database)
     stored: dict[str, int] = {}
     for text, sent in zip(found, sent_by_statement, strict=True):
         stored.update(
@@ -593,9 +623,7 @@ async def _upsert_on_sqlite(
             for row_id, qbo_id, token in msgspec.json.decode(text)
             if int(token) == sent.get(qbo_id)
         )
-    lines = list(_line_statements(prepared, business_id, stored))
-    if lines:
-        await run_on_sqlite_driver(connection, functools.partial(_execute_all, lines))
+    _execute_all(list(_line_statements(prepared, business_id, stored)), database)
     return list(stored)
 
 

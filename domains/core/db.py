@@ -610,6 +610,41 @@ class Database:
             finally:
                 await session.close()
 
+    async def write_in_one_trip(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """SQLite: `work(driver_connection)` as a write transaction of its own, begun, run and committed
+        (rolled back if it raises) in one trip to a write connection's thread.
+
+        For a bulk write while the process serves requests (a sync's page in parts): in `write()` each
+        statement, the BEGIN and the COMMIT are trips back to the event loop, which waits its turn behind
+        the requests being served, all the while holding the write lock every request's write waits for.
+        Here the lock is held for the SQL alone. A `sqlite3.Error` comes out as SQLAlchemy's exception of
+        its kind, as from `run_on_sqlite_driver`."""
+        if not self.is_sqlite:
+            raise RuntimeError("write_in_one_trip is for SQLite")
+        async with self.write_engine.connect() as connection:
+            fairy = await connection.get_raw_connection()
+            driver = fairy.driver_connection
+            if not isinstance(driver, aiosqlite.Connection):
+                raise TypeError(f"not a SQLite connection: {type(driver).__name__}")
+            database = driver._conn
+
+            def transaction() -> T:
+                try:
+                    database.execute("BEGIN IMMEDIATE")
+                    try:
+                        result = work(database)
+                    except BaseException:
+                        if database.in_transaction:
+                            database.execute("ROLLBACK")
+                        raise
+                    database.execute("COMMIT")
+                    return result
+                except sqlite3.Error as error:
+                    raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
+
+            async with self._lock():
+                return await driver._execute(transaction)
+
     async def _small_write_session(self) -> AsyncSession:
         """A session whose BEGIN IMMEDIATE has succeeded (see `_when_not_busy`)."""
 

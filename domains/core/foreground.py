@@ -32,6 +32,9 @@ RECENT_SECONDS = 1.0
 _BACKGROUND_SWITCH_SECONDS = 0.0005
 _BACKGROUND_PAUSE_SECONDS = 0.0005
 
+# Rows a turn of `row_batches` fetches while the process is serving requests: about a millisecond's work.
+SERVING_BATCH = 100
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -262,7 +265,8 @@ async def row_batches(
     mappings: bool = False,
     hurried: Callable[[], bool] | None = None,
 ) -> AsyncIterator[Sequence[Any]]:
-    """The rows of `statement` in batches of `size`, with a turn of the event loop before each.
+    """The rows of `statement` in batches of `size` (SERVING_BATCH while serving requests), with a turn of
+    the event loop before each.
 
     Outside a request (the refresh after a sync) each batch is fetched in its turn, after waiting for the
     requests in progress (unless `hurried()` says a request waits for these very rows): fetching a large
@@ -276,9 +280,15 @@ async def row_batches(
             yield rows[start : start + size]
         return
     streamed = await session.stream(statement)
-    async for batch in (streamed.mappings() if mappings else streamed).partitions(size):
+    source = streamed.mappings() if mappings else streamed
+    while True:
         if hurried is not None and hurried():
             await asyncio.sleep(0)
         else:
             await yield_to_requests()
+        # Fetched after the wait, not before it, and fewer at a time while requests keep coming: a turn
+        # is the fetch plus the caller's work on the batch, and a request arriving meanwhile waits for it.
+        batch = await source.fetchmany(min(size, SERVING_BATCH) if recently_serving() else size)
+        if not batch:
+            return
         yield batch

@@ -53,6 +53,7 @@ from domains.synced import (
     delete_entities,
     get_entity,
     json_safe,
+    upsert_alone_on_sqlite,
     upsert_entities,
 )
 
@@ -545,8 +546,7 @@ class SmartSyncService:
             part, last_part = last_part.split(SQLITE_WRITE_PART)
             # Requests being served go first: each write holds the database's write lock.
             await foreground.yield_to_requests()
-            async with self.db.write() as session:
-                stored = await upsert_entities(session, business_id, model, part, synced_at=self.clock.now())
+            stored = await upsert_alone_on_sqlite(self.db, business_id, part, synced_at=self.clock.now())
             counters["rows_written"] += len(stored)
             written.update(stored)
         await foreground.yield_to_requests()

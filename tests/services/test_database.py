@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from domains.core import repository as core
 from domains.core.db import Database
@@ -159,3 +161,39 @@ async def test_a_serving_database_checkpoints_its_wal_in_the_background(sqlite_u
         assert setting == 1000, "other processes keep SQLite's own checkpoints"
     finally:
         await other.dispose()
+
+
+async def test_a_write_in_one_trip_commits_whole_or_leaves_nothing(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+
+    def insert(note: str, *, fail: bool = False) -> Callable[[sqlite3.Connection], int]:
+        def work(connection: sqlite3.Connection) -> int:
+            for part in ("first", "second"):
+                connection.execute(
+                    "INSERT INTO audit_log (action, note, created_at) VALUES ('test.trip', ?, '2026-11-28')",
+                    (f"{note} {part}",),
+                )
+            if fail:
+                raise RuntimeError("the work failed after two statements")
+            return 2
+
+        return work
+
+    def firm_then_nameless_firm(connection: sqlite3.Connection) -> None:
+        connection.execute("INSERT INTO firms (name, created_at) VALUES ('Named', '2026-11-28')")
+        connection.execute("INSERT INTO firms (name, created_at) VALUES (NULL, '2026-11-28')")
+
+    try:
+        assert await db.write_in_one_trip(insert("whole")) == 2
+        with pytest.raises(RuntimeError):
+            await db.write_in_one_trip(insert("half done", fail=True))
+        with pytest.raises(IntegrityError):  # SQLite's error as SQLAlchemy's, as from any other write
+            await db.write_in_one_trip(firm_then_nameless_firm)
+        async with db.write() as session:  # the lock and the connection are free again
+            await core.add_audit_entry(session, action="test.trip", note="after")
+        async with db.read() as session:
+            notes = list(await session.scalars(select(AuditLog.note).order_by(AuditLog.id)))
+            assert await session.scalar(select(func.count()).select_from(Firm)) == 0
+        assert notes == ["whole first", "whole second", "after"]
+    finally:
+        await db.dispose()

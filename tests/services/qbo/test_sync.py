@@ -6,8 +6,8 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from domains.ap.models import Bill, Vendor
 from domains.bank.models import Account
@@ -257,7 +257,7 @@ async def test_a_killed_sync_resumes_from_the_last_committed_page(qbo_sqlite):
         assert run.attempt == 2
 
 
-async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(qbo_sqlite):
+async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(qbo_sqlite, monkeypatch):
     """On SQLite, while requests are being served, a page commits in parts (short holds of the write lock);
     its position only with the last, so a sync stopped after some parts resumes at that page and ends with
     each bill once."""
@@ -276,19 +276,21 @@ async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(
         nonlocal armed
         armed = armed or entity == "Bill"
 
-    def die_after_a_commit(_session: Session) -> None:
+    commit_part = qbo.db.write_in_one_trip
+
+    async def die_after_a_part(work):
+        written = await commit_part(work)  # committed: the process dies right after
         if armed:
             raise Killed
+        return written
 
     first = qbo.smart_sync(worker_id="worker-a")
     run_id = await first.request_sync(business_id, full=True)
-    event.listen(Session, "after_commit", die_after_a_commit)
-    try:
-        with pytest.raises(Killed):
-            async with foreground.serving():  # as in `runway serve` with a request in progress
-                await first.execute(run_id, on_progress=arm_after_first_bill_page)
-    finally:
-        event.remove(Session, "after_commit", die_after_a_commit)
+    monkeypatch.setattr(qbo.db, "write_in_one_trip", die_after_a_part)
+    with pytest.raises(Killed):
+        async with foreground.serving():  # as in `runway serve` with a request in progress
+            await first.execute(run_id, on_progress=arm_after_first_bill_page)
+    monkeypatch.undo()
     assert await _count(qbo.db, Bill, business_id) == 1000 + SQLITE_WRITE_PART, "one part of page two"
     async with qbo.db.read() as session:
         run = await session.get(SyncRun, run_id)
