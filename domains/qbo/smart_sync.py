@@ -93,7 +93,7 @@ PREFETCH_PAGES = 8
 MAX_IN_FLIGHT = 5
 # On SQLite, whose write lock covers the whole database, a full sync's page is written in transactions of
 # this many rows (a few milliseconds each) while the process is serving requests, so that a request's
-# write waits for one of them rather than for the whole page (40-70 ms). The page's position commits with
+# write waits for one of them rather than for the whole page (40-70 ms). The page's position commits after
 # its last part: a sync stopped in between writes the page again, which the upsert makes harmless.
 SQLITE_WRITE_PART = 50
 
@@ -542,7 +542,11 @@ class SmartSyncService:
         model = MAPPERS[entity].model
         last_part = page.prepared
         written: set[str] = set()
-        while self.db.is_sqlite and len(last_part) > SQLITE_WRITE_PART and foreground.recently_serving():
+        # While the process serves requests, on SQLite: every row in parts of their own, each written in one
+        # trip to the driver's thread, then the page's bookkeeping as a small write on the loop's thread.
+        # Either way the write lock is held for SQL alone, not across trips back to a busy event loop.
+        in_parts = self.db.is_sqlite and foreground.recently_serving()
+        while in_parts and len(last_part):
             part, last_part = last_part.split(SQLITE_WRITE_PART)
             # Requests being served go first: each write holds the database's write lock.
             await foreground.yield_to_requests()
@@ -550,7 +554,7 @@ class SmartSyncService:
             counters["rows_written"] += len(stored)
             written.update(stored)
         await foreground.yield_to_requests()
-        async with self.db.write() as session:
+        async with self.db.write(small=in_parts) as session:
             applied = await self._apply(
                 session,
                 business_id,
