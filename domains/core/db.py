@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -325,6 +326,19 @@ async def run_on_sqlite_driver(connection: AsyncConnection, work: Callable[[sqli
     return await driver._execute(guarded)
 
 
+def _in_transaction(work: Callable[[sqlite3.Connection], T], database: sqlite3.Connection) -> T:
+    """`work(database)` in a write transaction of its own: committed, or rolled back if it raises."""
+    database.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(database)
+    except BaseException:
+        if database.in_transaction:
+            database.execute("ROLLBACK")
+        raise
+    database.execute("COMMIT")
+    return result
+
+
 class RowReader(Protocol):
     """What `Database.quick_read` hands out, and all that the functions reading with it use: statements
     run to plain rows. An `AsyncSession` is one too, so those functions serve any read."""
@@ -621,29 +635,8 @@ class Database:
         its kind, as from `run_on_sqlite_driver`."""
         if not self.is_sqlite:
             raise RuntimeError("write_in_one_trip is for SQLite")
-        async with self.write_engine.connect() as connection:
-            fairy = await connection.get_raw_connection()
-            driver = fairy.driver_connection
-            if not isinstance(driver, aiosqlite.Connection):
-                raise TypeError(f"not a SQLite connection: {type(driver).__name__}")
-            database = driver._conn
-
-            def transaction() -> T:
-                try:
-                    database.execute("BEGIN IMMEDIATE")
-                    try:
-                        result = work(database)
-                    except BaseException:
-                        if database.in_transaction:
-                            database.execute("ROLLBACK")
-                        raise
-                    database.execute("COMMIT")
-                    return result
-                except sqlite3.Error as error:
-                    raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
-
-            async with self._lock():
-                return await driver._execute(transaction)
+        async with self.write_engine.connect() as connection, self._lock():
+            return await run_on_sqlite_driver(connection, functools.partial(_in_transaction, work))
 
     async def _small_write_session(self) -> AsyncSession:
         """A session whose BEGIN IMMEDIATE has succeeded (see `_when_not_busy`)."""
