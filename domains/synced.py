@@ -578,20 +578,20 @@ async def upsert_alone_on_sqlite(
     alone; returns the qbo_ids written."""
     leading = prepared.driver.leading_values(business_id, synced_at)
     return await db.write_in_one_trip(
-        functools.partial(upsert_on_sqlite_driver, prepared, business_id, leading)
+        functools.partial(_upsert_on_sqlite_driver, prepared, business_id, leading)
     )
 
 
 async def _upsert_on_sqlite(
     connection: AsyncConnection, prepared: PreparedRows, business_id: int, leading: list[Any]
 ) -> list[str]:
-    """`upsert_entities` on SQLite: `upsert_on_sqlite_driver` in one trip to the driver's thread."""
+    """`upsert_entities` on SQLite: `_upsert_on_sqlite_driver` in one trip to the driver's thread."""
     return await run_on_sqlite_driver(
-        connection, functools.partial(upsert_on_sqlite_driver, prepared, business_id, leading)
+        connection, functools.partial(_upsert_on_sqlite_driver, prepared, business_id, leading)
     )
 
 
-def upsert_on_sqlite_driver(
+def _upsert_on_sqlite_driver(
     prepared: PreparedRows, business_id: int, leading: list[Any], database: Any
 ) -> list[str]:
     """`upsert_entities` on a DB-API SQLite connection, inside the transaction it is in: the upserts, each

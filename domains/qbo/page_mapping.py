@@ -1,10 +1,11 @@
 """Domain (QBO): a sync's QBO objects made rows ready for the database; big pages in a process of their own.
 
-Mapping and preparing a full page of a thousand objects takes 15-20 ms of CPU. In the process that serves
-the web requests, that CPU shares one interpreter with them: a full sync of a large company took a core
-for a minute and tripled the keypresses' p99 while it ran. A full sync's big pages are therefore mapped by
-a mapping process (`PageMapper`), which sends back only the prepared values; the serving process is left
-with the SQL. Small pages (and CDC's objects) are mapped here, where starting a process would cost more.
+Mapping and preparing a full page of a thousand objects takes 15-20 ms of CPU: a third of a full sync's
+ingest, done one page after another, and in a serving process CPU that shares one interpreter with the
+requests. In a long-lived syncing process a full sync's big pages are therefore mapped by a mapping
+process (`PageMapper`), on the other core while this one writes the pages before; it sends back only the
+prepared values, and this process is left with the SQL. Small pages, CDC's objects and one-off syncs are
+mapped here, where starting a process would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -187,7 +187,7 @@ async def map_page_in_turns(
 _Returned = tuple[int, MappedBatch, list[bytes]]
 
 
-@lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=8)
 def _dialect(name: str) -> Dialect:
     """The dialect `name` ("sqlite+aiosqlite", ...) configured as `Database` configures its engines, so
     that values are converted exactly as in the serving process. No connection is made."""
