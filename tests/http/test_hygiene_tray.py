@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -102,18 +102,52 @@ def today() -> dt.date:
     return local_date(dt.datetime.now(dt.UTC), "America/New_York")
 
 
+# The messy demo company as generated for today: its Ids follow from the calendar (twelve months of history
+# before today), so each document a test acts on is found by what makes it the one with that problem.
+MESSY = next(c for c in demo_companies(today()) if c.profile == "messy")
+
+
+def _messy_id(entity: str, matches: Callable[[dict[str, Any]], bool]) -> str:
+    (found,) = [str(o["Id"]) for o in MESSY.entities[entity] if matches(o)]
+    return found
+
+
+def _named(ref: str, name: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda o: o.get(ref, {}).get("name") == name
+
+
+UNDATED_BILL = _messy_id("Bill", lambda o: o.get("DocNumber") == "RR-5520")
+DUPLICATE_BILL = _messy_id(
+    "Bill", lambda o: _named("VendorRef", "Green Valley Nursery")(o) and "DocNumber" not in o
+)
+DUPLICATED_BILL = _messy_id("Bill", lambda o: o.get("DocNumber") == "88412")  # what DUPLICATE_BILL repeats
+LATE_FEE_INVOICE = _messy_id("Invoice", lambda o: o.get("Balance", 0) > o["TotalAmt"])
+UNCATEGORIZED_BILL = _messy_id("Bill", lambda o: o.get("DocNumber") == "SER-4410")
+STALE_BILL = _messy_id("Bill", lambda o: o.get("DocNumber") == "OML-7731")
+UNAPPLIED_PAYMENT = _messy_id("Payment", lambda o: o.get("UnappliedAmt", 0) > 0)
+DISPUTED_INVOICE = _messy_id(
+    "Invoice",
+    lambda o: (
+        _named("CustomerRef", "Lakeside HOA")(o)
+        and o.get("Balance", 0) > 0
+        and o["TxnDate"] == (today() - dt.timedelta(days=150)).isoformat()
+    ),
+)
+ORPHAN_BILL = _messy_id("Bill", lambda o: o.get("DocNumber") == "RTS-0412")
+DUE_BEFORE_TXN_BILL = _messy_id("Bill", lambda o: o.get("DocNumber") == "FF-20931")
+
+
 @pytest.fixture
 async def tray(qbo_sqlite: QboHarness, tmp_path: Path) -> AsyncIterator[Tray]:
     """Acme Client One holds the messy demo company, synced; Alice (advisor) is signed in."""
     qbo = qbo_sqlite
     world = await build_world(qbo.db)
-    messy = next(c for c in demo_companies(today()) if c.profile == "messy")
     realm_id = await seed_company(
         qbo.sandbox.storage,
-        messy.name,
-        messy.entities,
-        company_info=messy.company_info,
-        preferences=messy.preferences,
+        MESSY.name,
+        MESSY.entities,
+        company_info=MESSY.company_info,
+        preferences=MESSY.preferences,
     )
     await qbo.connect(world.acme_client_one, realm_id)
     sync = qbo.smart_sync()
@@ -132,7 +166,7 @@ async def test_the_page_groups_issues_by_severity_with_score_counters_and_row_at
     assert 'data-score="' in html
     assert "cleared this week" in html
     rows = row_ids(html)
-    assert ("bill_missing_due_date", "bill", "815") in rows
+    assert ("bill_missing_due_date", "bill", UNDATED_BILL) in rows
     assert len(rows) == count(html, "high") + count(html, "medium") + count(html, "low")
     assert html.index("High severity") < html.index("Medium severity") < html.index("Low severity")
     assert "runway <strong>" in html, "rows show the runway delta of their fix"
@@ -155,7 +189,7 @@ async def test_the_page_groups_issues_by_severity_with_score_counters_and_row_at
 async def test_dismiss_and_snooze_swap_the_row_and_the_counters(tray):
     before = await tray.client.get(tray.url)
     high = count(before.text, "high")
-    response = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss")
+    response = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/dismiss")
     assert response.status_code == 200
     assert "<html" not in response.text
     assert response.text.lstrip().startswith('<li id="issue-')
@@ -164,9 +198,9 @@ async def test_dismiss_and_snooze_swap_the_row_and_the_counters(tray):
     assert 'hx-swap-oob="true"' in response.text
     assert 'data-cleared="1"' in response.text, "1 of N cleared this week"
     page = await tray.client.get(tray.url)
-    assert ("possible_duplicate_bill", "bill", "836") not in row_ids(page.text)
+    assert ("possible_duplicate_bill", "bill", DUPLICATE_BILL) not in row_ids(page.text)
 
-    undo = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/reopen")
+    undo = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/reopen")
     assert undo.status_code == 200
     assert "data-keynav-item" in undo.text
     assert count(undo.text, "high") == high
@@ -187,33 +221,39 @@ async def test_dismiss_and_snooze_swap_the_row_and_the_counters(tray):
 async def test_a_triage_action_runs_its_statements_on_the_driver(tray):
     """The request path's statements skip SQLAlchemy's execution (see `driver_statements`): only the
     transactions' BEGINs pass through it, so a statement built per request would show up here."""
-    await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss", {"scope": "firm"})
+    await tray.post(
+        f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/dismiss", {"scope": "firm"}
+    )
     with statements_through_sqlalchemy(tray.qbo.db) as seen:
         for action in ("reopen", "dismiss", "reopen"):
-            response = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/{action}")
+            response = await tray.post(
+                f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/{action}"
+            )
             assert response.status_code == 200
     assert set(seen) == {"BEGIN", "BEGIN IMMEDIATE"}
 
 
 async def test_plain_form_posts_answer_with_the_whole_page_and_a_notice(tray):
-    response = await tray.post(f"{tray.issue('totals_mismatch', 'invoice', '816')}/dismiss", htmx=False)
+    response = await tray.post(
+        f"{tray.issue('totals_mismatch', 'invoice', LATE_FEE_INVOICE)}/dismiss", htmx=False
+    )
     assert response.status_code == 200
     assert "<html" in response.text
     assert 'id="notice"' in response.text
     assert "Undo dismiss" in response.text
-    assert ("totals_mismatch", "invoice", "816") not in row_ids(response.text)
-    panel = await tray.client.get(f"{tray.issue('bill_missing_due_date', 'bill', '815')}?panel=fix")
+    assert ("totals_mismatch", "invoice", LATE_FEE_INVOICE) not in row_ids(response.text)
+    panel = await tray.client.get(f"{tray.issue('bill_missing_due_date', 'bill', UNDATED_BILL)}?panel=fix")
     assert "<html" in panel.text, "without htmx the fix form is a page of its own"
     assert 'name="due_date"' in panel.text
 
 
 async def test_csrf_is_required_and_other_tenants_or_closed_issues_answer_404(tray):
     response = await tray.client.post(
-        f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss", data={}, headers=HX
+        f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/dismiss", data={}, headers=HX
     )
     assert response.status_code == 403
     page = await tray.client.get(tray.url)
-    assert ("possible_duplicate_bill", "bill", "836") in row_ids(page.text), "nothing happened"
+    assert ("possible_duplicate_bill", "bill", DUPLICATE_BILL) in row_ids(page.text), "nothing happened"
 
     missing = await tray.post(f"{tray.issue('bill_missing_due_date', 'bill', '999999')}/dismiss")
     assert missing.status_code == 404
@@ -222,7 +262,7 @@ async def test_csrf_is_required_and_other_tenants_or_closed_issues_answer_404(tr
     await sign_in(tray.client, "oscar@other.test")
     assert (await tray.client.get(tray.url)).status_code == 404
     assert (await tray.client.get(f"{tray.url}.csv")).status_code == 404
-    other = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss")
+    other = await tray.post(f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/dismiss")
     assert other.status_code == 404
     assert "Green Valley" not in other.text
 
@@ -235,11 +275,13 @@ async def test_a_viewer_reads_the_tray_but_cannot_act(tray):
     assert "read only" in page.text
     assert 'data-hotkey="f"' not in page.text
     for action, data in (("dismiss", {}), ("snooze", {"days": "7"}), ("fix", {"due_date": "2030-01-01"})):
-        response = await tray.post(f"{tray.issue('bill_missing_due_date', 'bill', '815')}/{action}", data)
+        response = await tray.post(
+            f"{tray.issue('bill_missing_due_date', 'bill', UNDATED_BILL)}/{action}", data
+        )
         assert response.status_code == 403
         assert "Viewers can read the Hygiene Tray but not change it" in response.text
     panel = await tray.client.get(
-        f"{tray.issue('bill_missing_due_date', 'bill', '815')}?panel=fix", headers=HX
+        f"{tray.issue('bill_missing_due_date', 'bill', UNDATED_BILL)}?panel=fix", headers=HX
     )
     assert panel.status_code == 403
 
@@ -256,42 +298,43 @@ async def test_vendor_terms_and_expense_account_fixes_write_qbo(tray):
     vendor = (await tray.qbo.qbo(tray.realm_id, "SELECT * FROM Vendor WHERE Id = '32'"))["Vendor"][0]
     assert vendor["TermRef"]["value"] == term
 
-    panel = await tray.panel("uncategorized_line", "bill", "842")
+    panel = await tray.panel("uncategorized_line", "bill", UNCATEGORIZED_BILL)
     account = re.search(
         r'name="account"[^>]*>\s*<option value="">Choose…</option>\s*<option value="(\d+)"', panel
     )
     assert account, "the account list starts with a prompt"
     refused = await tray.post(
-        f"{tray.issue('uncategorized_line', 'bill', '842')}/fix", {"sync_token": hidden(panel, "sync_token")}
+        f"{tray.issue('uncategorized_line', 'bill', UNCATEGORIZED_BILL)}/fix",
+        {"sync_token": hidden(panel, "sync_token")},
     )
     assert refused.status_code == 422
     assert "Choose an expense account" in refused.text
     assert 'name="account"' in refused.text, "the form comes back with the message"
     response = await tray.post(
-        f"{tray.issue('uncategorized_line', 'bill', '842')}/fix",
+        f"{tray.issue('uncategorized_line', 'bill', UNCATEGORIZED_BILL)}/fix",
         {"account": account.group(1), "sync_token": hidden(panel, "sync_token")},
     )
     assert response.status_code == 200, response.text
-    lines = (await tray.bill("842"))["Line"]
+    lines = (await tray.bill(UNCATEGORIZED_BILL))["Line"]
     assert account.group(1) in {
         line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"] for line in lines
     }
     page = await tray.client.get(tray.url)
-    assert ("uncategorized_line", "bill", "842") not in row_ids(page.text)
+    assert ("uncategorized_line", "bill", UNCATEGORIZED_BILL) not in row_ids(page.text)
 
 
 async def test_record_a_payment_for_a_stale_bill_and_undo_it(tray):
-    panel = await tray.panel("stale_open_bill", "bill", "611")
+    panel = await tray.panel("stale_open_bill", "bill", STALE_BILL)
     data = {
         "bank": re.search(r'<option value="(\d+)" selected', panel).group(1),
         "paid_on": re.search(r'name="paid_on" value="([0-9-]+)"', panel).group(1),
         "request_id": hidden(panel, "request_id"),
         "sync_token": hidden(panel, "sync_token"),
     }
-    response = await tray.post(f"{tray.issue('stale_open_bill', 'bill', '611')}/fix", data)
+    response = await tray.post(f"{tray.issue('stale_open_bill', 'bill', STALE_BILL)}/fix", data)
     assert response.status_code == 200, response.text
-    assert (await tray.bill("611"))["Balance"] == 0
-    again = await tray.post(f"{tray.issue('stale_open_bill', 'bill', '611')}/fix", data)
+    assert (await tray.bill(STALE_BILL))["Balance"] == 0
+    again = await tray.post(f"{tray.issue('stale_open_bill', 'bill', STALE_BILL)}/fix", data)
     assert again.status_code == 404, "the issue is no longer open: the form cannot record a second payment"
     assert (
         len(
@@ -305,59 +348,65 @@ async def test_record_a_payment_for_a_stale_bill_and_undo_it(tray):
     undo_url = re.search(r'action="(/b/\d+/hygiene/fixes/\d+/undo)"', response.text).group(1)
     undone = await tray.post(undo_url)
     assert undone.status_code == 200, undone.text
-    assert (await tray.bill("611"))["Balance"] == Decimal("736.40")
+    assert (await tray.bill(STALE_BILL))["Balance"] == Decimal("736.40")
 
 
 async def test_resolve_a_duplicate_by_deleting_it_after_confirmation(tray):
-    panel = await tray.panel("possible_duplicate_bill", "bill", "836")
+    panel = await tray.panel("possible_duplicate_bill", "bill", DUPLICATE_BILL)
     assert "?panel=delete" in panel, "deleting takes a second, explicit step"
-    confirm = await tray.panel("possible_duplicate_bill", "bill", "836", "delete")
+    confirm = await tray.panel("possible_duplicate_bill", "bill", DUPLICATE_BILL, "delete")
     assert "cannot be undone" in confirm
     response = await tray.post(
-        f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/fix",
+        f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/fix",
         {
             "action": "delete",
-            "bill": "836",
+            "bill": DUPLICATE_BILL,
             "sync_token": hidden(confirm, "sync_token"),
-            "token_836": hidden(confirm, "token_836"),
-            "token_826": hidden(confirm, "token_826"),
+            f"token_{DUPLICATE_BILL}": hidden(confirm, f"token_{DUPLICATE_BILL}"),
+            f"token_{DUPLICATED_BILL}": hidden(confirm, f"token_{DUPLICATED_BILL}"),
         },
     )
     assert response.status_code == 200, response.text
     assert "Undo" not in response.text, "a deletion cannot be undone"
-    assert (await tray.qbo.qbo(tray.realm_id, "SELECT * FROM Bill WHERE Id = '836'")).get("Bill", []) == []
+    assert (await tray.qbo.qbo(tray.realm_id, f"SELECT * FROM Bill WHERE Id = '{DUPLICATE_BILL}'")).get(
+        "Bill", []
+    ) == []
     async with tray.qbo.db.read() as session:
         audit = await session.scalar(
             select(AuditLog).where(AuditLog.action == "hygiene.fix.delete_duplicate")
         )
-    assert audit.before["Id"] == "836"
+    assert audit.before["Id"] == DUPLICATE_BILL
 
 
 async def test_apply_payment_chase_and_sync_again(tray):
-    panel = await tray.panel("unapplied_customer_payment", "payment", "809")
+    panel = await tray.panel("unapplied_customer_payment", "payment", UNAPPLIED_PAYMENT)
     invoice = re.search(r'<option value="(\d+)" selected', panel).group(1)
     response = await tray.post(
-        f"{tray.issue('unapplied_customer_payment', 'payment', '809')}/fix",
+        f"{tray.issue('unapplied_customer_payment', 'payment', UNAPPLIED_PAYMENT)}/fix",
         {"invoice": invoice, "sync_token": hidden(panel, "sync_token")},
     )
     assert response.status_code == 200, response.text
-    payment = (await tray.qbo.qbo(tray.realm_id, "SELECT * FROM Payment WHERE Id = '809'"))["Payment"][0]
+    payment = (await tray.qbo.qbo(tray.realm_id, f"SELECT * FROM Payment WHERE Id = '{UNAPPLIED_PAYMENT}'"))[
+        "Payment"
+    ][0]
     assert payment["UnappliedAmt"] == 0
     assert any(link["TxnId"] == invoice for line in payment["Line"] for link in line.get("LinkedTxn", []))
 
-    panel = await tray.panel("stale_overdue_invoice", "invoice", "512")
+    panel = await tray.panel("stale_overdue_invoice", "invoice", DISPUTED_INVOICE)
     email = re.search(r'name="send_to" value="([^"]*)"', panel).group(1)
     assert "@" in email
     response = await tray.post(
-        f"{tray.issue('stale_overdue_invoice', 'invoice', '512')}/fix",
+        f"{tray.issue('stale_overdue_invoice', 'invoice', DISPUTED_INVOICE)}/fix",
         {"send_to": email, "sync_token": hidden(panel, "sync_token")},
     )
     assert response.status_code == 200, response.text
     assert 'data-cleared="snoozed"' in response.text
     sent = await tray.qbo.sandbox.sent_emails(tray.realm_id)
-    assert [(mail["id"], mail["address"]) for mail in sent] == [("512", email)]
+    assert [(mail["id"], mail["address"]) for mail in sent] == [(DISPUTED_INVOICE, email)]
 
-    response = await tray.post(f"{tray.issue('orphan_reference', 'bill', '811')}/fix", {"sync_token": "0"})
+    response = await tray.post(
+        f"{tray.issue('orphan_reference', 'bill', ORPHAN_BILL)}/fix", {"sync_token": "0"}
+    )
     assert response.status_code == 200, response.text
     async with tray.qbo.db.read() as session:
         runs = (await session.scalars(select(SyncRun).where(SyncRun.status == "pending"))).all()
@@ -401,7 +450,7 @@ async def test_the_firm_tray_names_the_client_and_is_for_firm_staff_only(tray):
     assert stale, "the never-synced client shows its sync issue"
     assert (await tray.client.get(f"{stale.group(1)}?panel=fix", headers=HX)).status_code == 200
     dismissed = await tray.post(
-        f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss", {"scope": "firm"}
+        f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/dismiss", {"scope": "firm"}
     )
     assert "/firm/hygiene/poll" in dismissed.text, "firm counters come back out of band"
     await tray.post("/logout", htmx=False)
@@ -423,7 +472,7 @@ def firm_counters(html: str) -> tuple[tuple[int, int, int], str, str]:
 async def test_a_firm_scope_dismiss_answers_the_firm_counters_a_fresh_page_shows(tray):
     before, cleared_before, _poll = firm_counters((await tray.client.get("/firm/hygiene")).text)
     dismissed = await tray.post(
-        f"{tray.issue('possible_duplicate_bill', 'bill', '836')}/dismiss", {"scope": "firm"}
+        f"{tray.issue('possible_duplicate_bill', 'bill', DUPLICATE_BILL)}/dismiss", {"scope": "firm"}
     )
     assert dismissed.status_code == 200
     answered, cleared, poll = firm_counters(dismissed.text)
@@ -438,8 +487,8 @@ async def test_a_firm_scope_dismiss_answers_the_firm_counters_a_fresh_page_shows
 
 
 async def test_end_to_end_a_due_date_fix_moves_the_runway_as_shown(tray):
-    issue = tray.issue("bill_missing_due_date", "bill", "815")
-    panel = await tray.panel("bill_missing_due_date", "bill", "815")
+    issue = tray.issue("bill_missing_due_date", "bill", UNDATED_BILL)
+    panel = await tray.panel("bill_missing_due_date", "bill", UNDATED_BILL)
     token = hidden(panel, "sync_token")
     chosen = today() + dt.timedelta(days=1)
     preview = await tray.client.get(f"{issue}/preview?due_date={chosen.isoformat()}", headers=HX)
@@ -453,44 +502,44 @@ async def test_end_to_end_a_due_date_fix_moves_the_runway_as_shown(tray):
 
     response = await tray.post(f"{issue}/fix", {"due_date": chosen.isoformat(), "sync_token": token})
     assert response.status_code == 200, response.text
-    written = await tray.bill("815")
+    written = await tray.bill(UNDATED_BILL)
     assert written["DueDate"] == chosen.isoformat()
     assert int(written["SyncToken"]) == int(token) + 1
     async with tray.qbo.db.read() as session:
         local = await session.scalar(
-            select(Bill).where(Bill.business_id == tray.business_id, Bill.qbo_id == "815")
+            select(Bill).where(Bill.business_id == tray.business_id, Bill.qbo_id == UNDATED_BILL)
         )
         after = RunwayCalculator().calculate(await load_business_snapshot(session, tray.business_id), as_of)
     assert local.sync_token == written["SyncToken"]
     page = await tray.client.get(tray.url)
-    assert ("bill_missing_due_date", "bill", "815") not in row_ids(page.text)
+    assert ("bill_missing_due_date", "bill", UNDATED_BILL) not in row_ids(page.text)
     assert shown_zero == (after.runway.cash_zero_date.isoformat() if after.runway.cash_zero_date else "")
     assert shown_delta == after.runway.days - before.runway.days
     assert shown_lowest == after.lowest_cash_cents
 
 
 async def test_end_to_end_a_concurrent_change_answers_with_the_conflict_not_an_overwrite(tray):
-    issue = tray.issue("bill_due_before_txn", "bill", "835")
-    panel = await tray.panel("bill_due_before_txn", "bill", "835")
+    issue = tray.issue("bill_due_before_txn", "bill", DUE_BEFORE_TXN_BILL)
+    panel = await tray.panel("bill_due_before_txn", "bill", DUE_BEFORE_TXN_BILL)
     token = hidden(panel, "sync_token")
     # Someone adds a memo in QuickBooks after the form was opened.
     await tray.qbo.qbo_write(
         tray.realm_id,
         "Bill",
-        {"Id": "835", "SyncToken": token, "sparse": True, "PrivateNote": "Checked by Sam"},
+        {"Id": DUE_BEFORE_TXN_BILL, "SyncToken": token, "sparse": True, "PrivateNote": "Checked by Sam"},
     )
     mine = (today() + dt.timedelta(days=3)).isoformat()
     response = await tray.post(f"{issue}/fix", {"due_date": mine, "sync_token": token})
     assert response.status_code == 409
     assert "data-conflict" in response.text
     assert "Checked by Sam" in response.text, "QuickBooks' current values are shown"
-    assert (await tray.bill("835"))["DueDate"] != mine, "nothing was overwritten"
+    assert (await tray.bill(DUE_BEFORE_TXN_BILL))["DueDate"] != mine, "nothing was overwritten"
     retry_token = hidden(response.text, "sync_token")
     assert int(retry_token) == int(token) + 1
     assert f'value="{mine}"' in response.text, "the retry form keeps what was typed"
 
     retried = await tray.post(f"{issue}/fix", {"due_date": mine, "sync_token": retry_token})
     assert retried.status_code == 200, retried.text
-    final = await tray.bill("835")
+    final = await tray.bill(DUE_BEFORE_TXN_BILL)
     assert final["DueDate"] == mine
     assert final["PrivateNote"] == "Checked by Sam", "their change survives ours"
