@@ -19,7 +19,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -134,7 +134,8 @@ def map_page(
 
 
 class _SlicedMapping:
-    """A page mapped and prepared MAP_TURN objects at a time (`slices`), then joined (`page`).
+    """A page mapped and prepared MAP_TURN objects at a time (`map_slice` from each of `starts`), then
+    joined (`page`).
 
     Each slice's rows are prepared at once: kept for the whole page, the mapped rows (dicts) outlived the
     collector's young generation, and its collections walked them all."""
@@ -147,14 +148,15 @@ class _SlicedMapping:
         self.count = 0
         self.parts: list[PreparedRows] = []
 
-    def slices(self) -> Iterator[None]:
-        model = MAPPERS[self.entity].model
-        for start in range(0, len(self.items), MAP_TURN):
-            chunk = self.items[start : start + MAP_TURN]
-            self.count += map_page(self.entity, chunk, self.home_currency, into=self.mapped)[0]
-            self.parts.append(prepare_rows(self.dialect, model, self.mapped.rows))
-            self.mapped.rows.clear()
-            yield
+    @property
+    def starts(self) -> range:
+        return range(0, len(self.items), MAP_TURN)
+
+    def map_slice(self, start: int) -> None:
+        chunk = self.items[start : start + MAP_TURN]
+        self.count += map_page(self.entity, chunk, self.home_currency, into=self.mapped)[0]
+        self.parts.append(prepare_rows(self.dialect, MAPPERS[self.entity].model, self.mapped.rows))
+        self.mapped.rows.clear()
 
     def page(self) -> MappedPage:
         return _joined(self.entity, self.dialect, self.count, self.mapped, self.parts)
@@ -177,8 +179,9 @@ async def map_page_in_turns(
     slot has come goes out on time, and each statement of the page being written is handed to the
     driver's thread promptly."""
     mapping = _SlicedMapping(entity, items, home_currency, dialect)
-    for _slice in mapping.slices():
+    for start in mapping.starts:
         await foreground.yield_to_requests()
+        mapping.map_slice(start)
     return mapping.page()
 
 
@@ -201,8 +204,8 @@ def _map_in_mapping_process(
     entity: str, items: list[msgspec.Raw], home_currency: str, dialect_name: str
 ) -> _Returned:
     mapping = _SlicedMapping(entity, items, home_currency, _dialect(dialect_name))
-    for _slice in mapping.slices():
-        pass
+    for start in mapping.starts:  # no turns to give: nothing else runs in this process
+        mapping.map_slice(start)
     page = mapping.page()
     pieces = [_pickled(piece.portable()) for piece in page.prepared.pieces(RETURN_PIECE)]
     return page.count, page.mapped, pieces

@@ -51,7 +51,6 @@ from runway.services.calculators.snapshots import (
 from runway.services.data_orchestrators.books_cache import BooksCache
 from runway.services.data_orchestrators.decision_console_data_orchestrator import (
     OPEN_STATUSES,
-    PLAN_STATUSES,
     QUEUED_STATUSES,
     BatchNotFoundError,
     BatchProgress,
@@ -492,7 +491,7 @@ def _kept_plan(
     records: Callable[[], Iterable[DecisionRecord]],
     key: DecisionSetKey | None = None,
 ) -> _KeptPlan:
-    """The plan of `records` (read only when no plan is kept under `key`, their (id, version) pairs)."""
+    """The plan of `records` (read only when no plan is kept under `key`, their `DecisionSetKey`)."""
     listed: tuple[DecisionRecord, ...] | None = None
     if key is None:
         listed = tuple(records())
@@ -570,7 +569,7 @@ class _Tally:
         self.done_this_week += sign * hidden
         if status in OPEN_STATUSES:
             self.open_by[decision.decided_by] = self.open_by.get(decision.decided_by, 0) + sign
-        if decision.is_current and status in PLAN_STATUSES:
+        if in_plan(decision):
             if status == DONE:
                 if sign > 0:
                     self.done[(decision.id, decision.version)] = decision
@@ -603,7 +602,7 @@ class _Context:
     data: ConsoleData
     books: _Books
     current: Mapping[tuple[str, str], DecisionRecord]
-    # (id, version) of the current decisions in the plan (see `_kept_plan`), and of all of them.
+    # The keys of the current decisions in the plan (see `_kept_plan`), and of all of them.
     plan_key: DecisionSetKey
     current_key: DecisionSetKey
     business: BusinessContext
