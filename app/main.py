@@ -91,7 +91,7 @@ def create_app(
 
     async def on_startup() -> None:
         if runtime is not None:
-            state.smart_sync = await runtime.start(worker=settings.run_worker)
+            state.smart_sync = await runtime.start(worker=settings.run_worker, serving=True)
 
     async def on_shutdown() -> None:
         if runtime is not None:

@@ -3,12 +3,15 @@ served over real HTTP on loopback, so the demo goes through exactly the path Int
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import structlog
+from sqlalchemy.engine import make_url
 
 from app.embedded_server import EmbeddedServer, EmbeddedServerError
 from app.settings import Settings
+from app.sync_process import SyncProcess
 from domains.core.db import Database
 from domains.qbo.config import QboConfig
 from domains.qbo.crypto import TokenCipher
@@ -67,6 +70,7 @@ class QboRuntime:
         self.host: SandboxHost | None = None
         self.smart_sync: SmartSyncService | None = None
         self.worker: SyncWorker | None = None
+        self.sync_process: SyncProcess | None = None
 
     @property
     def sandbox(self) -> QboSandbox | None:
@@ -87,38 +91,58 @@ class QboRuntime:
             base_url=s.qbo_base_url,
         )
 
-    async def start(self, *, worker: bool = False, map_in_process: bool | None = None) -> SmartSyncService:
-        """`worker`: run the sync worker in this process. `map_in_process` (default: with the worker): map
-        full syncs' big pages in a mapping process, which a long-lived syncing process starts with its
-        worker; a one-off sync (the CLI) maps them itself rather than pay for starting one."""
+    async def start(
+        self, *, worker: bool = False, serving: bool = False, map_in_process: bool | None = None
+    ) -> SmartSyncService:
+        """`worker`: run the sync worker in this process. `serving`: this process serves requests; its
+        worker's runs are then carried out by its sync process (`app.sync_process`, unless the settings
+        say otherwise), and its caches are filled again after each run. `map_in_process` (default: a
+        worker that carries out runs itself): map full syncs' big pages in a mapping process, which a
+        long-lived syncing process starts with its worker; a one-off sync (the CLI) maps them itself
+        rather than pay for starting one."""
         base_url = self.settings.qbo_base_url
         if self.settings.sandbox_mode and not base_url:
             self.host = SandboxHost(self.settings, port=self.sandbox_port)
             base_url = await self.host.start()
         config = self._config(base_url or "")
+        if worker and serving and self.settings.sync_process and self._shareable_database():
+            self.sync_process = SyncProcess(self.settings, base_url or "")
+        runs_here = worker and self.sync_process is None
         self.smart_sync = SmartSyncService(
             self.database,
             config,
             TokenCipher(self.settings.secret_key),
-            map_in_process=worker if map_in_process is None else map_in_process,
+            map_in_process=runs_here if map_in_process is None else map_in_process,
         )
         # Keep the client list's summary rows in step with every finished sync, in every process that syncs.
         summaries = BusinessSummaryDataOrchestrator(self.database)
         self.smart_sync.add_run_scope(summaries.sync_scope)
         self.smart_sync.add_run_listener(summaries.on_sync_run)
-        # Then the Decision Console's books, so the next keypress finds them ready (this process's caches).
-        console = DecisionConsoleService(DecisionConsoleDataOrchestrator(self.database, self.smart_sync))
-        self.smart_sync.add_run_listener(console.on_sync_run)
+        if serving:
+            # Then the Decision Console's books, so that the next keypress finds them ready (caches here).
+            console = DecisionConsoleService(DecisionConsoleDataOrchestrator(self.database, self.smart_sync))
+            self.smart_sync.add_cache_listener(console.on_sync_run)
         if worker:
+            if self.sync_process is not None:
+                # Started now, so that the first run does not wait for its imports.
+                await asyncio.to_thread(self.sync_process.start)
             self.worker = SyncWorker(
-                self.smart_sync, interval=dt.timedelta(minutes=self.settings.sync_interval_minutes)
+                self.smart_sync,
+                interval=dt.timedelta(minutes=self.settings.sync_interval_minutes),
+                carried_out_by=self.sync_process.execute if self.sync_process is not None else None,
             )
             self.worker.start()
         return self.smart_sync
 
+    def _shareable_database(self) -> bool:
+        """A database another process can open (not SQLite in memory, which is one per connection)."""
+        return make_url(self.settings.database_url).database not in (None, "", ":memory:")
+
     async def stop(self) -> None:
         if self.worker is not None:
             await self.worker.stop()
+        if self.sync_process is not None:
+            await self.sync_process.stop()
         if self.smart_sync is not None:
             await self.smart_sync.aclose()
         if self.host is not None:

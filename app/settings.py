@@ -84,6 +84,7 @@ class Settings:
     qbo_webhook_verifier: str = ""
     sandbox_port: int = 8001
     run_worker: bool = True
+    sync_process: bool = True
     sync_interval_minutes: int = 15
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -149,6 +150,7 @@ class Settings:
             qbo_webhook_verifier=verifier,
             sandbox_port=_env_int(env, "RUNWAY_SANDBOX_PORT", 8001, minimum=0),
             run_worker=_env_bool(env, "RUNWAY_WORKER", True),
+            sync_process=_env_bool(env, "RUNWAY_SYNC_PROCESS", True),
             sync_interval_minutes=_env_int(env, "RUNWAY_SYNC_INTERVAL_MINUTES", 15, minimum=1),
             smtp_host=env.get("RUNWAY_SMTP_HOST") or None,
             smtp_port=_env_int(env, "RUNWAY_SMTP_PORT", 587, minimum=1),

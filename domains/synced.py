@@ -571,14 +571,20 @@ async def upsert_entities(
 
 
 async def upsert_alone_on_sqlite(
-    db: Database, business_id: int, prepared: PreparedRows, *, synced_at: dt.datetime
+    db: Database,
+    business_id: int,
+    prepared: PreparedRows,
+    *,
+    synced_at: dt.datetime,
+    on_loop_thread: bool = False,
 ) -> list[str]:
     """SQLite: `upsert_entities` of prepared rows as a transaction of their own, begun, run and committed
-    in one trip to the driver's thread (`Database.write_in_one_trip`), so the write lock is held for the SQL
-    alone; returns the qbo_ids written."""
+    in one trip to the driver's thread (`Database.write_in_one_trip`, which says when `on_loop_thread`),
+    so the write lock is held for the SQL alone; returns the qbo_ids written."""
     leading = prepared.driver.leading_values(business_id, synced_at)
     return await db.write_in_one_trip(
-        functools.partial(_upsert_on_sqlite_driver, prepared, business_id, leading)
+        functools.partial(_upsert_on_sqlite_driver, prepared, business_id, leading),
+        on_loop_thread=on_loop_thread,
     )
 
 

@@ -138,17 +138,26 @@ def _install_sqlite_pragmas(
 
 # How long a small write waits for another process's write lock (as the threaded writes' busy_timeout).
 _BUSY_WAIT_SECONDS = 10.0
+# Its pauses between tries (`_when_not_busy`): steady for the first `_BUSY_STEADY_SECONDS`, then doubling.
+_BUSY_PAUSE_SECONDS = 0.001
+_BUSY_STEADY_SECONDS = 0.025
+_BUSY_PAUSE_MAX_SECONDS = 0.05
 # Between background WAL checkpoints (`Database(background_checkpoints=True)`).
 _CHECKPOINT_SECONDS = 0.5
 
 
 async def _when_not_busy(begin: Callable[[], Awaitable[T]]) -> T:
     """`begin()` (a transaction's BEGIN IMMEDIATE), again while another process holds SQLite's write lock:
-    waited for asynchronously, so the event loop goes on, with backoff, for as long as the busy timeout of
-    the threaded writes would have waited."""
+    waited for asynchronously, so the event loop goes on, for as long as the busy timeout of the threaded
+    writes would have waited.
+
+    Every millisecond at first, as another process's writes (a sync process's parts) are a millisecond or
+    two each: doubling the pause from the start made a request wait up to twice as long as the lock was
+    held. Then with backoff, up to `_BUSY_PAUSE_MAX_SECONDS` between tries."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + _BUSY_WAIT_SECONDS
-    pause = 0.001
+    started = loop.time()
+    deadline = started + _BUSY_WAIT_SECONDS
+    pause = _BUSY_PAUSE_SECONDS
     while True:
         try:
             return await begin()
@@ -156,7 +165,8 @@ async def _when_not_busy(begin: Callable[[], Awaitable[T]]) -> T:
             if not _is_busy(error) or loop.time() + pause > deadline:
                 raise
         await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        if loop.time() - started > _BUSY_STEADY_SECONDS:
+            pause = min(pause * 2, _BUSY_PAUSE_MAX_SECONDS)
 
 
 def checkpoint_wal(connection: sqlite3.Connection) -> tuple[int, int, int]:
@@ -624,7 +634,9 @@ class Database:
             finally:
                 await session.close()
 
-    async def write_in_one_trip(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    async def write_in_one_trip(
+        self, work: Callable[[sqlite3.Connection], T], *, on_loop_thread: bool = False
+    ) -> T:
         """SQLite: `work(driver_connection)` as a write transaction of its own, begun, run and committed
         (rolled back if it raises) in one trip to a write connection's thread.
 
@@ -632,9 +644,32 @@ class Database:
         statement, the BEGIN and the COMMIT are trips back to the event loop, which waits its turn behind
         the requests being served, all the while holding the write lock every request's write waits for.
         Here the lock is held for the SQL alone. A `sqlite3.Error` comes out as SQLAlchemy's exception of
-        its kind, as from `run_on_sqlite_driver`."""
+        its kind, as from `run_on_sqlite_driver`.
+
+        `on_loop_thread`: on the event loop's own thread instead (a process that serves no requests, whose
+        loop may wait), BEGIN IMMEDIATE waiting for another process's lock asynchronously: in a thread the
+        write took the interpreter back after each of its SQLite calls from the loop, which was busy with
+        the next page, and held the lock that another process's requests waited for five times longer."""
         if not self.is_sqlite:
             raise RuntimeError("write_in_one_trip is for SQLite")
+        if on_loop_thread and self.quick_write_engine is not None:
+            async with self._lock():
+                inline = await self._begun(self.quick_write_engine)
+                try:
+                    database = inline.connection.driver_connection
+                    assert isinstance(database, sqlite3.Connection)
+                    try:
+                        result = work(database)
+                    except sqlite3.Error as error:
+                        raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
+                except BaseException:
+                    inline.rollback()
+                    raise
+                else:
+                    inline.commit()
+                finally:
+                    inline.close()
+                return result
         async with self.write_engine.connect() as connection, self._lock():
             return await run_on_sqlite_driver(connection, functools.partial(_in_transaction, work))
 

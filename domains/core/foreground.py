@@ -46,6 +46,12 @@ _serving = 0
 # When the last request finished (`time.monotonic`).
 _last_served = float("-inf")
 _waiting: list[asyncio.Future[None]] = []
+# Shared with a sync process (`share_serving_state`): [requests in progress, when the last one finished].
+_shared: Any | None = None
+# In a sync process (`watch_serving_process`): the serving process's shared state, as `_shared` there.
+_next_door: Any | None = None
+# How often bulk writes waiting for the serving process next door look at its requests again.
+_NEXT_DOOR_POLL_SECONDS = 0.001
 # Set while a request is being handled: code shared with requests (a snapshot load) yields to others
 # without waiting for the request it is part of.
 _IN_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("runway_in_request", default=False)
@@ -56,6 +62,8 @@ async def serving() -> AsyncIterator[None]:
     """Around the handling of one request (the app's outermost middleware)."""
     global _serving, _last_served
     _serving += 1
+    if _shared is not None:
+        _shared[0] = _serving
     token = _IN_REQUEST.set(True)
     try:
         yield
@@ -63,6 +71,9 @@ async def serving() -> AsyncIterator[None]:
         _IN_REQUEST.reset(token)
         _serving -= 1
         _last_served = time.monotonic()
+        if _shared is not None:
+            _shared[1] = _last_served
+            _shared[0] = _serving
         if _serving == 0:
             _wake_all()
             if _collect_from is not None and gc.get_count()[0] >= _collect_from:
@@ -119,8 +130,50 @@ def requests_in_progress() -> int:
 
 
 def recently_serving(within_seconds: float = RECENT_SECONDS) -> bool:
-    """Whether a request is being served, or one finished less than `within_seconds` ago."""
-    return _serving > 0 or time.monotonic() - _last_served < within_seconds
+    """Whether a request is being served, or one finished less than `within_seconds` ago: by this
+    process, or in a sync process by the serving process it works for."""
+    now = time.monotonic()
+    if _serving > 0 or now - _last_served < within_seconds:
+        return True
+    return _next_door is not None and (_next_door[0] > 0 or now - _next_door[1] < within_seconds)
+
+
+def share_serving_state(context: Any) -> Any:
+    """In a serving process: its requests in progress, and when the last one finished, kept from now on in
+    shared memory of `context` (a `multiprocessing` context) for the sync process it starts, which hands
+    the result to `watch_serving_process`."""
+    global _shared
+    if _shared is None:
+        _shared = context.RawArray("d", 2)
+        _shared[0], _shared[1] = _serving, _last_served
+    return _shared
+
+
+def watch_serving_process(shared: Any) -> None:
+    """In a sync process: the requests of the serving process it works for (`share_serving_state`) count
+    as this process's for `recently_serving` and `yield_to_requests_before_writing`. SQLite's write lock
+    is one for both processes; the processor and the interpreter are not, so pure work and reads here
+    need not stand aside for them."""
+    global _next_door
+    _next_door = shared
+
+
+def beside_serving_process() -> bool:
+    """Whether this is a sync process (`watch_serving_process`): it serves no requests of its own."""
+    return _next_door is not None
+
+
+async def yield_to_requests_before_writing(max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
+    """Before a bulk write takes the database's write lock: `yield_to_requests`, and in a sync process
+    also wait while the serving process it works for has requests in progress (for `max_wait_seconds` at
+    most), as each of them may be about to write."""
+    await yield_to_requests(max_wait_seconds)
+    if _next_door is None:
+        return
+    deadline = time.monotonic() + max_wait_seconds
+    # Another process's counter: there is nothing to await but time.
+    while _next_door[0] > 0 and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(_NEXT_DOOR_POLL_SECONDS)
 
 
 def in_request() -> bool:

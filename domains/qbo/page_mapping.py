@@ -281,6 +281,16 @@ def start_mapping_process() -> None:
         time.sleep(0.001)  # the start's callback runs in the pool's own thread
 
 
+def stop_mapping_process() -> None:
+    """End the mapping process (if any) and wait for it: at the end of a process that started it with
+    `multiprocessing`, whose children end without the interpreter's exit handlers that do it otherwise."""
+    global _pool, _pool_ready
+    with _pool_lock:
+        pool, _pool, _pool_ready = _pool, None, False
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _discard_pool(broken: ProcessPoolExecutor) -> None:
     global _pool, _pool_ready, _retry_after
     with _pool_lock:

@@ -138,6 +138,8 @@ ProgressCallback = Callable[[str, int, int], Awaitable[None] | None]
 # Told about every finished run (succeeded or failed): (business_id, outcome).
 RunListener = Callable[[int, "SyncOutcome"], Awaitable[None]]
 RunScope = Callable[[int], AbstractAsyncContextManager[None]]
+# Carries out a claimable run somewhere else (a sync process) and answers its outcome: (run_id) -> outcome.
+RunExecutor = Callable[[int], Awaitable["SyncOutcome"]]
 
 
 def new_request_id() -> str:
@@ -191,20 +193,30 @@ class SmartSyncService:
         self.throttle = throttle or RealmThrottle(self.clock)
         self.worker_id = worker_id or f"sync-{uuid.uuid4().hex[:12]}"
         self._run_listeners: list[RunListener] = []
+        self._cache_listeners: list[RunListener] = []
         self._run_scopes: list[RunScope] = []
         self._random = random.Random()
 
     def add_run_listener(self, listener: RunListener) -> None:
-        """Call `listener` after each run this service finishes (e.g. to refresh summaries)."""
+        """Call `listener` after each run this service carries out itself (e.g. to refresh the stored
+        summaries: follow-ups written to the database, once per run, by the process that ran it)."""
         self._run_listeners.append(listener)
+
+    def add_cache_listener(self, listener: RunListener) -> None:
+        """Call `listener` after the run listeners of each run this service carries out, and after each run
+        it has carried out elsewhere (`run_due(carried_out_by=...)`): it fills this process's caches."""
+        self._cache_listeners.append(listener)
 
     def add_run_scope(self, scope: RunScope) -> None:
         """Enter `scope(business_id)` around each run this service carries out, from its start until its
         listeners have finished (e.g. to tell screens that the business's books are about to change)."""
         self._run_scopes.append(scope)
 
-    async def _notify(self, business_id: int, outcome: SyncOutcome) -> SyncOutcome:
-        for listener in self._run_listeners:
+    async def _notify(
+        self, business_id: int, outcome: SyncOutcome, *, caches_only: bool = False
+    ) -> SyncOutcome:
+        listeners = self._cache_listeners if caches_only else [*self._run_listeners, *self._cache_listeners]
+        for listener in listeners:
             try:
                 await listener(business_id, outcome)
             except Exception as exc:  # a listener's failure must not turn a finished sync into a failed one
@@ -281,16 +293,38 @@ class SmartSyncService:
         run_id = await self.request_sync(business_id, full=full, trigger=trigger)
         return await self.execute(run_id, on_progress=on_progress)
 
-    async def run_due(self, *, limit: int = 10) -> list[SyncOutcome]:
-        """Claim and run every sync run that is due (pending, or abandoned by a dead worker)."""
+    async def run_due(
+        self, *, limit: int = 10, carried_out_by: RunExecutor | None = None
+    ) -> list[SyncOutcome]:
+        """Claim and run every sync run that is due (pending, or abandoned by a dead worker).
+
+        `carried_out_by`: each run is claimed and carried out by that executor (the serving process's
+        sync process, which runs the run listeners); here, around it, the run scopes and then the cache
+        listeners, as for a run carried out here."""
         async with self.db.read() as session:
             run_ids = await repo.claimable_run_ids(session, now=self.clock.now(), limit=limit)
         outcomes = []
         for run_id in run_ids:
-            outcome = await self.execute(run_id)
+            if carried_out_by is None:
+                outcome = await self.execute(run_id)
+            else:
+                outcome = await self._execute_elsewhere(run_id, carried_out_by)
             if outcome.status != "skipped":
                 outcomes.append(outcome)
         return outcomes
+
+    async def _execute_elsewhere(self, run_id: int, carried_out_by: RunExecutor) -> SyncOutcome:
+        async with self.db.read() as session:
+            business_id = await session.scalar(select(SyncRun.business_id).where(SyncRun.id == run_id))
+        if business_id is None:
+            return SyncOutcome(run_id, "skipped", "", 0, 0, None)
+        async with contextlib.AsyncExitStack() as scopes:
+            for scope in self._run_scopes:
+                await scopes.enter_async_context(scope(business_id))
+            outcome = await carried_out_by(run_id)
+            if outcome.status == "skipped":
+                return outcome
+            return await self._notify(business_id, outcome, caches_only=True)
 
     async def execute(self, run_id: int, *, on_progress: ProgressCallback | None = None) -> SyncOutcome:
         """Claim a run and carry it out. A run already claimed by a live worker is left alone."""
@@ -549,11 +583,17 @@ class SmartSyncService:
         while in_parts and len(last_part):
             part, last_part = last_part.split(SQLITE_WRITE_PART)
             # Requests being served go first: each write holds the database's write lock.
-            await foreground.yield_to_requests()
-            stored = await upsert_alone_on_sqlite(self.db, business_id, part, synced_at=self.clock.now())
+            await foreground.yield_to_requests_before_writing()
+            stored = await upsert_alone_on_sqlite(
+                self.db,
+                business_id,
+                part,
+                synced_at=self.clock.now(),
+                on_loop_thread=foreground.beside_serving_process(),
+            )
             counters["rows_written"] += len(stored)
             written.update(stored)
-        await foreground.yield_to_requests()
+        await foreground.yield_to_requests_before_writing()
         async with self.db.write(small=in_parts) as session:
             applied = await self._apply(
                 session,

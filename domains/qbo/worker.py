@@ -14,7 +14,7 @@ import structlog
 
 from domains.qbo import repository as repo
 from domains.qbo.page_mapping import start_mapping_process
-from domains.qbo.smart_sync import SmartSyncService
+from domains.qbo.smart_sync import RunExecutor, SmartSyncService
 
 log = structlog.get_logger("runway.qbo.worker")
 
@@ -22,7 +22,10 @@ DEFAULT_INTERVAL = dt.timedelta(minutes=15)
 
 
 class SyncWorker:
-    """Polls for due work every `poll_seconds`; schedules a sync per connected business every `interval`."""
+    """Polls for due work every `poll_seconds`; schedules a sync per connected business every `interval`.
+
+    `carried_out_by`: the runs themselves are carried out there (a serving process's sync process);
+    this worker finds them, and keeps this process's run scopes and cache listeners around them."""
 
     def __init__(
         self,
@@ -30,10 +33,12 @@ class SyncWorker:
         *,
         interval: dt.timedelta = DEFAULT_INTERVAL,
         poll_seconds: float = 2.0,
+        carried_out_by: RunExecutor | None = None,
     ) -> None:
         self.smart_sync = smart_sync
         self.interval = interval
         self.poll_seconds = poll_seconds
+        self.carried_out_by = carried_out_by
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
@@ -49,7 +54,7 @@ class SyncWorker:
     async def tick(self) -> int:
         """One round: schedule what is due, then run every claimable run. Returns runs executed."""
         await self.schedule_due()
-        outcomes = await self.smart_sync.run_due()
+        outcomes = await self.smart_sync.run_due(carried_out_by=self.carried_out_by)
         return len(outcomes)
 
     async def run_forever(self) -> None:

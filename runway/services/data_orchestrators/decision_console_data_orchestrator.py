@@ -596,7 +596,13 @@ class DecisionConsoleDataOrchestrator:
         return markers, snapshot, queue, bill_emails
 
     async def _queue_state(self, session: Any, business_id: int, stamp: str | None) -> _QueueState:
-        """The decision queue's own state as the database holds it (kept under its stamp when it has one)."""
+        """The decision queue's own state as the database holds it (kept under its stamp when it has one).
+
+        Kept only if no other state was kept for the business meanwhile: a read outside a request (the
+        refresh after a sync) takes turns with keypresses, each of which keeps the state it committed, and
+        this older one would replace theirs; the next keypress then read the whole queue again (130 ms for
+        10,000 decisions) while the keypresses behind it waited."""
+        kept_before = _QUEUE_STATE.get(business_id)
         batch_row = await repo.running_batch(session, business_id)
         state = _QueueState.of(
             await _records(session, await repo.current_decision_rows(session, business_id)),
@@ -604,7 +610,7 @@ class DecisionConsoleDataOrchestrator:
             await repo.pay_run_weekday(session, business_id),
             await self._progress(session, business_id, batch_row) if batch_row is not None else None,
         )
-        if stamp is not None:
+        if stamp is not None and _QUEUE_STATE.get(business_id) is kept_before:
             _QUEUE_STATE.put(business_id, (stamp, state))
         return state
 

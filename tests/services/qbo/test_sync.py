@@ -278,8 +278,8 @@ async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(
 
     commit_part = qbo.db.write_in_one_trip
 
-    async def die_after_a_part(work):
-        written = await commit_part(work)  # committed: the process dies right after
+    async def die_after_a_part(work, **how):
+        written = await commit_part(work, **how)  # committed: the process dies right after
         if armed:
             raise Killed
         return written

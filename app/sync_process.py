@@ -1,0 +1,173 @@
+"""Web layer: the serving process's sync process — the runs its sync worker finds, carried out beside it.
+
+A full sync of a large company is seconds of CPU: receiving QBO's pages, mapping them, writing them. In the
+serving process that work shared one interpreter with the requests, and every keypress during a sync waited
+its turn behind some of it (p99 three times the idle one). Here the serving process's `SyncWorker` still
+finds the due runs and keeps its run scopes and cache listeners around each (the screens show the books of
+just before until its caches are filled again), but the run itself, with its run listeners (the stored
+summaries), is carried out in this child process: another interpreter, on the other core, niced below the
+requests. The two share SQLite's write lock, which the sync's writes leave to requests in progress
+(`foreground.watch_serving_process`).
+
+The child is started with the server and is told one run at a time over a pipe; it answers each run's
+`SyncOutcome`. If it dies, the run it had is abandoned (its lease lets the next round take it over) and
+the next run starts a new child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import multiprocessing
+import os
+import signal
+from multiprocessing.connection import Connection
+from typing import Any
+
+import structlog
+
+from app.observability import configure_logging
+from app.settings import Settings
+from domains.core import foreground
+from domains.core.db import Database
+from domains.qbo.page_mapping import start_mapping_process, stop_mapping_process
+from domains.qbo.smart_sync import SyncOutcome
+
+log = structlog.get_logger("runway.qbo.sync_process")
+
+# Requests come first: on a busy machine the serving process wins the processor over syncing.
+NICENESS = 5
+# How long a stopping server waits for the child to finish on its own before it is terminated.
+STOP_SECONDS = 5.0
+
+
+class SyncProcessError(RuntimeError):
+    """The sync process died or failed to carry out a run (the run is taken over once its lease expires)."""
+
+
+class SyncProcess:
+    """A child process that carries out sync runs for this (serving) process, one at a time.
+
+    `settings` as this process has them; `qbo_base_url` where it reaches QBO (the built-in sandbox's URL
+    in sandbox mode, which this process serves)."""
+
+    def __init__(self, settings: Settings, qbo_base_url: str) -> None:
+        self.settings = dataclasses.replace(settings, qbo_base_url=qbo_base_url or None)
+        # A fresh interpreter, not a fork of this one (its threads, event loop and connections).
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any | None = None
+        self._runs: Connection | None = None
+        # The run the child is carrying out, if any.
+        self._in_flight: int | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def start(self) -> None:
+        """Start the child now (it imports and connects in about a second); `execute` starts it if needed."""
+        if self._process is not None and self._process.is_alive():
+            return
+        self._discard()
+        ours, theirs = self._context.Pipe()
+        shared = foreground.share_serving_state(self._context)
+        process = self._context.Process(
+            target=_sync_process_main,
+            args=(self.settings, theirs, shared),
+            name="runway-sync",
+        )
+        process.start()
+        theirs.close()
+        self._process, self._runs = process, ours
+        log.info("sync process started", pid=process.pid)
+
+    async def execute(self, run_id: int) -> SyncOutcome:
+        """Carry out run `run_id` in the child and answer its outcome (the run is claimed there)."""
+        async with self._lock:
+            if self._process is None or not self._process.is_alive():
+                await asyncio.to_thread(self.start)
+            runs = self._runs
+            assert runs is not None
+            self._in_flight = run_id
+            try:
+                runs.send(run_id)
+                answer = await asyncio.to_thread(runs.recv)
+            except (EOFError, OSError) as exc:
+                self._discard()
+                raise SyncProcessError(f"the sync process ended during run {run_id}") from exc
+            finally:
+                self._in_flight = None
+        kind, value = answer
+        if kind == "failed":
+            raise SyncProcessError(f"the sync process could not carry out run {run_id}: {value}")
+        assert isinstance(value, SyncOutcome)
+        return value
+
+    async def stop(self) -> None:
+        """End the child: an idle one when the pipe closes; one carrying out a run is told to stop it (a
+        run is resumed from its last committed page once its lease expires)."""
+        await asyncio.to_thread(self._discard)
+
+    def _discard(self) -> None:
+        process, runs = self._process, self._runs
+        self._process = self._runs = None
+        if process is not None and process.is_alive() and self._in_flight is not None:
+            process.terminate()  # the child cancels its run (see `_carry_out_runs`)
+        if runs is not None:
+            runs.close()  # an idle child reads the end of the pipe and ends
+        if process is None:
+            return
+        process.join(STOP_SECONDS)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _sync_process_main(settings: Settings, runs: Connection, serving_state: Any) -> None:
+    """The child: carries out each run it is sent until the pipe closes."""
+    # Ctrl+C in a terminal reaches the whole process group: the serving process stops this one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)
+    configure_logging(settings.log_level, json=settings.log_json)
+    foreground.watch_serving_process(serving_state)
+    foreground.tune_garbage_collector()
+    with contextlib.suppress(asyncio.CancelledError):
+        asyncio.run(_carry_out_runs(settings, runs))
+
+
+async def _carry_out_runs(settings: Settings, runs: Connection) -> None:
+    from app.qbo_runtime import QboRuntime  # the runtime imports this module
+
+    # Told to stop (the server stops during a run): the run is cancelled, its open transaction rolled back.
+    this = asyncio.current_task()
+    assert this is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
+    database = Database(settings.database_url)
+    runtime = QboRuntime(settings, database)
+    try:
+        smart_sync = await runtime.start(map_in_process=True)
+        try:
+            # Ready before the first full sync; a thread, as starting it takes about a second.
+            await asyncio.to_thread(start_mapping_process)
+        except Exception as exc:  # pages are then mapped in this process
+            log.warning("mapping process did not start", error=repr(exc))
+        while True:
+            try:
+                run_id = await asyncio.to_thread(runs.recv)
+            except (EOFError, OSError):
+                return  # the serving process closed the pipe, or ended
+            try:
+                answer: tuple[str, object] = ("done", await smart_sync.execute(run_id))
+            except Exception as exc:  # told to the serving process's worker, which logs it
+                log.exception("sync run failed in the sync process", run_id=run_id)
+                answer = ("failed", str(exc) or type(exc).__name__)
+            try:
+                runs.send(answer)
+            except (EOFError, OSError):
+                return
+    finally:
+        await runtime.stop()
+        await database.dispose()
+        await asyncio.to_thread(stop_mapping_process)
