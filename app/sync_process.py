@@ -37,7 +37,7 @@ from domains.qbo.smart_sync import SyncOutcome
 log = structlog.get_logger("runway.qbo.sync_process")
 
 # Requests come first: on a busy machine the serving process wins the processor over syncing.
-NICENESS = 5
+NICENESS = 15
 # How long a stopping server waits for the child to finish on its own before it is terminated.
 STOP_SECONDS = 5.0
 

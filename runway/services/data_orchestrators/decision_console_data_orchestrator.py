@@ -401,7 +401,7 @@ async def _records(session: Any, rows: Iterable[Any]) -> tuple[DecisionRecord, .
     return tuple(records)
 
 
-_RECORDS_PER_TURN = 500
+_RECORDS_PER_TURN = 200
 
 
 def _patch_queue_state(
@@ -477,7 +477,12 @@ class DecisionConsoleDataOrchestrator:
     # --- reading --------------------------------------------------------------------------------
 
     async def load(
-        self, business_id: int, *, as_of_for: Callable[[str], dt.date], previous_ok: bool = True
+        self,
+        business_id: int,
+        *,
+        as_of_for: Callable[[str], dt.date],
+        previous_ok: bool = True,
+        for_books: bool = False,
     ) -> ConsoleData:
         """The snapshot, the current decisions, flags, settings and any running finalize of a business.
 
@@ -486,6 +491,8 @@ class DecisionConsoleDataOrchestrator:
             as_of_for: Gives the business-local "today" from the business's time zone.
             previous_ok: While the refresh after a sync runs, the books of just before will do (see
                 `_previous_books`); False for the books as they are now.
+            for_books: Only what is derived from the books will be used (the refresh after a sync): the
+                decision queue kept here will do, whichever moment it is of.
         """
         # Between syncs and other tabs' decisions everything but the markers is cached under them: one
         # short read then. Otherwise all is read again in one transaction, markers included.
@@ -508,7 +515,9 @@ class DecisionConsoleDataOrchestrator:
             if cached is not None:
                 snapshot, queue, bill_emails = cached
             else:
-                markers, snapshot, queue, bill_emails = await self._read_console(business_id)
+                markers, snapshot, queue, bill_emails = await self._read_console(
+                    business_id, kept_queue_will_do=for_books
+                )
             stamp, triage, timezone = markers.books_stamp, markers.triage_version, markers.timezone
             as_of = as_of_for(timezone)
             open_issues = await self._blocking_issues(business_id, as_of, stamp, triage)
@@ -571,9 +580,14 @@ class DecisionConsoleDataOrchestrator:
         return snapshot, queue, bill_emails
 
     async def _read_console(
-        self, business_id: int
+        self, business_id: int, *, kept_queue_will_do: bool = False
     ) -> tuple[repo.ConsoleMarkers, BusinessSnapshot, _QueueState, dict[str, str | None]]:
-        """The markers and what is derived under them, read in one transaction (and cached)."""
+        """The markers and what is derived under them, read in one transaction (and cached).
+
+        `kept_queue_will_do`: the queue state kept for the business is taken whatever its stamp. Reading
+        the new books after a sync takes turns with keypresses for half a second, each of which moves the
+        queue's stamp on; the state under the stamp read first was gone by then, and the whole queue was
+        read again, holding the event loop for up to 20 ms at a time, only to be dropped."""
         async with self.db.read() as session:
             markers = await repo.console_markers(session, business_id)
             if markers is None:
@@ -581,6 +595,9 @@ class DecisionConsoleDataOrchestrator:
             stamp = markers.books_stamp
             snapshot = await load_business_snapshot(session, business_id, stamp=stamp, name=markers.name)
             queue = _cached_queue(business_id, markers)
+            if queue is None and kept_queue_will_do:
+                kept = _QUEUE_STATE.get(business_id)
+                queue = kept[1] if kept is not None else None
             if queue is None:
                 queue = await self._queue_state(session, business_id, markers.console_stamp)
             bill_emails = _cached_bill_emails(business_id, markers)
