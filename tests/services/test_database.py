@@ -163,7 +163,10 @@ async def test_a_serving_database_checkpoints_its_wal_in_the_background(sqlite_u
         await other.dispose()
 
 
-async def test_a_write_in_one_trip_commits_whole_or_leaves_nothing(sqlite_url: str) -> None:
+@pytest.mark.parametrize("on_loop_thread", [False, True], ids=["driver thread", "loop thread"])
+async def test_a_write_in_one_trip_commits_whole_or_leaves_nothing(
+    sqlite_url: str, on_loop_thread: bool
+) -> None:
     db = Database(sqlite_url)
 
     def insert(note: str, *, fail: bool = False) -> Callable[[sqlite3.Connection], int]:
@@ -184,11 +187,11 @@ async def test_a_write_in_one_trip_commits_whole_or_leaves_nothing(sqlite_url: s
         connection.execute("INSERT INTO firms (name, created_at) VALUES (NULL, '2026-11-28')")
 
     try:
-        assert await db.write_in_one_trip(insert("whole")) == 2
+        assert await db.write_in_one_trip(insert("whole"), on_loop_thread=on_loop_thread) == 2
         with pytest.raises(RuntimeError):
-            await db.write_in_one_trip(insert("half done", fail=True))
+            await db.write_in_one_trip(insert("half done", fail=True), on_loop_thread=on_loop_thread)
         with pytest.raises(IntegrityError):  # SQLite's error as SQLAlchemy's, as from any other write
-            await db.write_in_one_trip(firm_then_nameless_firm)
+            await db.write_in_one_trip(firm_then_nameless_firm, on_loop_thread=on_loop_thread)
         async with db.write() as session:  # the lock and the connection are free again
             await core.add_audit_entry(session, action="test.trip", note="after")
         async with db.read() as session:
@@ -196,4 +199,40 @@ async def test_a_write_in_one_trip_commits_whole_or_leaves_nothing(sqlite_url: s
             assert await session.scalar(select(func.count()).select_from(Firm)) == 0
         assert notes == ["whole first", "whole second", "after"]
     finally:
+        await db.dispose()
+
+
+async def test_a_write_on_the_loop_thread_waits_for_another_process_lock_without_holding_the_loop(
+    sqlite_url: str,
+) -> None:
+    db = Database(sqlite_url)
+    other = sqlite3.connect(sqlite_url.split("///", 1)[1], isolation_level=None)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.001)
+            ticks += 1
+
+    def note(connection: sqlite3.Connection) -> None:
+        connection.execute(
+            "INSERT INTO audit_log (action, note, created_at) VALUES ('test.trip', 'waited', '2026-11-28')"
+        )
+
+    ticker = asyncio.create_task(tick())
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process's write in progress
+        write = asyncio.create_task(db.write_in_one_trip(note, on_loop_thread=True))
+        await asyncio.sleep(0.1)
+        assert not write.done(), "the write waits for the lock"
+        assert ticks > 20, "the event loop went on meanwhile"
+        other.execute("COMMIT")
+        await asyncio.wait_for(write, timeout=5)
+        async with db.read() as session:
+            noted = select(AuditLog.note).where(AuditLog.action == "test.trip")
+            assert await session.scalar(noted) == "waited"
+    finally:
+        ticker.cancel()
+        other.close()
         await db.dispose()

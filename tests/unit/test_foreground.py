@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 
 import pytest
 
@@ -154,3 +155,47 @@ async def test_cyclic_garbage_is_collected_between_requests_not_during_them() ->
         foreground.collect_between_requests(None)
         if automatic:
             gc.enable()
+
+
+async def test_a_sync_process_sees_the_requests_of_the_serving_process_it_works_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import multiprocessing
+
+    monkeypatch.setattr(foreground, "_last_served", float("-inf"))  # no request of this process's own
+
+    shared = multiprocessing.get_context("spawn").RawArray("d", 2)
+    shared[0], shared[1] = 0, float("-inf")
+    saved = foreground._next_door
+    foreground.watch_serving_process(shared)  # this test plays the sync process
+    try:
+        assert foreground.beside_serving_process()
+        assert not foreground.recently_serving()
+        shared[0] = 1  # the serving process is handling a request
+        assert foreground.recently_serving()
+        bulk_write = asyncio.ensure_future(foreground.yield_to_requests_before_writing(max_wait_seconds=3600))
+        await asyncio.sleep(0.02)
+        assert not bulk_write.done(), "a bulk write waits while the serving process serves a request"
+        shared[0], shared[1] = 0, time.monotonic()
+        await asyncio.wait_for(bulk_write, timeout=1)
+        assert foreground.recently_serving(), "it finished a request a moment ago"
+        shared[1] = time.monotonic() - 2 * foreground.RECENT_SECONDS
+        assert not foreground.recently_serving()
+
+        shared[0] = 1  # a request that never ends: the write goes on after the longest wait
+        started = time.monotonic()
+        await foreground.yield_to_requests_before_writing(max_wait_seconds=0.05)
+        assert 0.04 < time.monotonic() - started < 1
+    finally:
+        foreground._next_door = saved
+
+
+async def test_a_serving_process_shares_its_requests_in_progress() -> None:
+    import multiprocessing
+
+    shared = foreground.share_serving_state(multiprocessing.get_context("spawn"))
+    assert shared[0] == 0
+    async with foreground.serving():
+        assert shared[0] == 1
+    assert shared[0] == 0
+    assert time.monotonic() - shared[1] < 1, "when the last request finished"
