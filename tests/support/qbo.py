@@ -50,6 +50,20 @@ class FakeClock:
             self.advance(seconds)
 
 
+async def store_sandbox_tokens(
+    sync: SmartSyncService, sandbox: QboSandbox, business_id: int, realm_id: str
+) -> None:
+    """Connect `business_id` to sandbox company `realm_id` through `sync` (an hour of access), as the
+    OAuth callback would, for tests whose sandbox is served over a real socket."""
+    issued = await sandbox.issue_tokens(realm_id)
+    now = dt.datetime.now(dt.UTC)
+    await sync.tokens.store(
+        business_id,
+        realm_id,
+        TokenSet(issued.access_token, issued.refresh_token, now + dt.timedelta(hours=1), None),
+    )
+
+
 @dataclass
 class Traffic:
     """Every request the sync made and the status it got, for asserting on paging and retries."""

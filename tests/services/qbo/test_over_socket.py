@@ -13,10 +13,9 @@ from domains.ap.models import Bill
 from domains.core import repository as core
 from domains.qbo.config import QboConfig
 from domains.qbo.crypto import TokenCipher
-from domains.qbo.oauth import TokenSet
 from domains.qbo.sandbox import QboSandbox, SandboxConfig, create_sandbox_app
 from domains.qbo.smart_sync import SmartSyncService, new_request_id
-from tests.support.qbo import TOKEN_SECRET, WEBHOOK_VERIFIER, bank_account, bill, vendor
+from tests.support.qbo import TOKEN_SECRET, WEBHOOK_VERIFIER, bank_account, bill, store_sandbox_tokens, vendor
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +28,6 @@ COMPANY = {
 
 @pytest.fixture
 async def socket_sync(sqlite_database):
-    import datetime as dt
 
     sandbox = QboSandbox(SandboxConfig(database_url="sqlite+aiosqlite:///:memory:"))
     async with EmbeddedServer(create_sandbox_app(sandbox=sandbox)) as server:
@@ -39,13 +37,7 @@ async def socket_sync(sqlite_database):
         http = httpx.AsyncClient(timeout=httpx.Timeout(0.5, connect=2.0))
         config = QboConfig.local_sandbox(server.url, f"{server.url}/callback", WEBHOOK_VERIFIER)
         sync = SmartSyncService(sqlite_database, config, TokenCipher(TOKEN_SECRET), http=http)
-        issued = await sandbox.issue_tokens(realm_id)
-        now = dt.datetime.now(dt.UTC)
-        await sync.tokens.store(
-            business_id,
-            realm_id,
-            TokenSet(issued.access_token, issued.refresh_token, now + dt.timedelta(hours=1), None),
-        )
+        await store_sandbox_tokens(sync, sandbox, business_id, realm_id)
         yield sync, sandbox, business_id, realm_id
         await http.aclose()
 

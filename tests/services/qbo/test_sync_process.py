@@ -20,12 +20,11 @@ from domains.core import repository as core
 from domains.qbo.config import QboConfig
 from domains.qbo.crypto import TokenCipher
 from domains.qbo.models import SyncRun
-from domains.qbo.oauth import TokenSet
 from domains.qbo.sandbox import QboSandbox, SandboxConfig, create_sandbox_app
 from domains.qbo.smart_sync import SmartSyncService, SyncOutcome
 from domains.summaries.models import BusinessSummary
 from tests.conftest import make_settings
-from tests.support.qbo import WEBHOOK_VERIFIER, bank_account, bill, vendor
+from tests.support.qbo import WEBHOOK_VERIFIER, bank_account, bill, store_sandbox_tokens, vendor
 
 pytestmark = pytest.mark.anyio
 
@@ -77,13 +76,7 @@ async def served(sqlite_database, tmp_path):
         settings = make_settings(tmp_path, sqlite_database.url)
         config = QboConfig.local_sandbox(server.url, settings.redirect_uri, WEBHOOK_VERIFIER)
         sync = SmartSyncService(sqlite_database, config, TokenCipher(settings.secret_key))
-        issued = await sandbox.issue_tokens(realm_id)
-        now = dt.datetime.now(dt.UTC)
-        await sync.tokens.store(
-            business_id,
-            realm_id,
-            TokenSet(issued.access_token, issued.refresh_token, now + dt.timedelta(hours=1), None),
-        )
+        await store_sandbox_tokens(sync, sandbox, business_id, realm_id)
         process = SyncProcess(settings, server.url)
         try:
             yield sync, process, sandbox, business_id, realm_id
