@@ -5,6 +5,11 @@ crowds them out: a request needs a turn at every await (a dozen in a keypress) a
 of the sync's work at each. Instead, between slices, background work calls `yield_to_requests`: it goes
 on at once when no request is being served, else when the last one finishes, or after `max_wait_seconds`
 at the latest, so it still moves on a server that is never idle.
+
+A serving process's sync runs are carried out in a sync process beside it (`app/sync_process.py`), which
+shares only SQLite's write lock with it: the serving process publishes its requests in progress in shared
+memory (`share_serving_state`), and the sync process's bulk writes wait for them
+(`watch_serving_process`, `yield_to_requests_before_writing`).
 """
 
 from __future__ import annotations
