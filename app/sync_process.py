@@ -90,15 +90,16 @@ class SyncProcess:
                 await asyncio.to_thread(self.start)
             runs = self._runs
             assert runs is not None
+            # Left set if this is cancelled (the server stops): `stop` then tells the child to stop the run.
             self._in_flight = run_id
             try:
                 runs.send(run_id)
                 answer = await asyncio.to_thread(runs.recv)
             except (EOFError, OSError) as exc:
+                self._in_flight = None
                 self._discard()
                 raise SyncProcessError(f"the sync process ended during run {run_id}") from exc
-            finally:
-                self._in_flight = None
+            self._in_flight = None
         kind, value = answer
         if kind == "failed":
             raise SyncProcessError(f"the sync process could not carry out run {run_id}: {value}")
@@ -113,7 +114,8 @@ class SyncProcess:
     def _discard(self) -> None:
         process, runs = self._process, self._runs
         self._process = self._runs = None
-        if process is not None and process.is_alive() and self._in_flight is not None:
+        in_flight, self._in_flight = self._in_flight, None
+        if process is not None and process.is_alive() and in_flight is not None:
             process.terminate()  # the child cancels its run (see `_carry_out_runs`)
         if runs is not None:
             runs.close()  # an idle child reads the end of the pipe and ends

@@ -183,3 +183,35 @@ async def test_stopping_ends_the_sync_process_and_its_mapping_process(served):
         await asyncio.sleep(0.05)  # other processes: nothing to await but time
     assert not alive(pid)
     assert not [p for p in below if alive(p)], "no process is left behind"
+
+
+async def test_stopping_during_a_run_stops_the_run_and_leaves_nothing_behind(served, sqlite_database):
+    sync, process, sandbox, business_id, realm_id = served
+    sandbox.set_faults(realm_id, query_latency_ms=400)
+    run_id = await sync.request_sync(business_id, full=True)
+    worker = asyncio.create_task(sync.run_due(carried_out_by=process.execute))
+    for _ in range(300):
+        async with sqlite_database.read() as session:
+            status = await session.scalar(select(SyncRun.status).where(SyncRun.id == run_id))
+        if status == "running":
+            break
+        await asyncio.sleep(0.05)
+    pid = process.pid
+    assert pid is not None
+    below = descendants(pid)
+
+    worker.cancel()  # as the server's shutdown stops its worker, then its sync process
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    started = time.monotonic()
+    await process.stop()
+
+    assert time.monotonic() - started < 4, "the run was stopped, not waited for or killed after a timeout"
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in {pid, *below}) and time.monotonic() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)  # other processes: nothing to await but time
+    assert not [p for p in {pid, *below} if alive(p)], "no process is left behind"
+    async with sqlite_database.read() as session:
+        run = await session.get(SyncRun, run_id)
+    assert run is not None
+    assert run.status == "running", "the run waits for its lease, to be taken over"
