@@ -31,7 +31,7 @@ from app.observability import configure_logging
 from app.settings import Settings
 from domains.core import foreground
 from domains.core.db import Database
-from domains.qbo.page_mapping import start_mapping_process, stop_mapping_process
+from domains.qbo.page_mapping import ready_mapping_process, stop_mapping_process
 from domains.qbo.smart_sync import SyncOutcome
 
 log = structlog.get_logger("runway.qbo.sync_process")
@@ -150,11 +150,7 @@ async def _carry_out_runs(settings: Settings, runs: Connection) -> None:
     runtime = QboRuntime(settings, database)
     try:
         smart_sync = await runtime.start(map_in_process=True)
-        try:
-            # Ready before the first full sync; a thread, as starting it takes about a second.
-            await asyncio.to_thread(start_mapping_process)
-        except Exception as exc:  # pages are then mapped in this process
-            log.warning("mapping process did not start", error=repr(exc))
+        await ready_mapping_process()
         while True:
             try:
                 run_id = await asyncio.to_thread(runs.recv)

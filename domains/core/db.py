@@ -325,15 +325,15 @@ async def run_on_sqlite_driver(connection: AsyncConnection, work: Callable[[sqli
     driver = fairy.driver_connection
     if not isinstance(driver, aiosqlite.Connection):
         raise TypeError(f"not a SQLite connection: {type(driver).__name__}")
-    database = driver._conn
+    return await driver._execute(functools.partial(_sqlalchemy_errors, work, driver._conn))
 
-    def guarded() -> T:
-        try:
-            return work(database)
-        except sqlite3.Error as error:
-            raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
 
-    return await driver._execute(guarded)
+def _sqlalchemy_errors(work: Callable[[sqlite3.Connection], T], database: sqlite3.Connection) -> T:
+    """`work(database)`, a `sqlite3.Error` raised as SQLAlchemy's exception of its kind."""
+    try:
+        return work(database)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
 
 
 def _in_transaction(work: Callable[[sqlite3.Connection], T], database: sqlite3.Connection) -> T:
@@ -578,10 +578,18 @@ class Database:
             async with self.write(small=True) as session:
                 yield session
             return
+        async with self._quick_write_transaction() as connection:
+            yield _SyncRowReader(connection)
+
+    @asynccontextmanager
+    async def _quick_write_transaction(self) -> AsyncIterator[Connection]:
+        """A write transaction on a synchronous connection on the loop's thread (SQLite files only):
+        committed on success, rolled back on any exception."""
+        assert self.quick_write_engine is not None
         async with self._lock():
             connection = await self._begun(self.quick_write_engine)
             try:
-                yield _SyncRowReader(connection)
+                yield connection
             except BaseException:
                 connection.rollback()
                 raise
@@ -653,23 +661,10 @@ class Database:
         if not self.is_sqlite:
             raise RuntimeError("write_in_one_trip is for SQLite")
         if on_loop_thread and self.quick_write_engine is not None:
-            async with self._lock():
-                inline = await self._begun(self.quick_write_engine)
-                try:
-                    database = inline.connection.driver_connection
-                    assert isinstance(database, sqlite3.Connection)
-                    try:
-                        result = work(database)
-                    except sqlite3.Error as error:
-                        raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
-                except BaseException:
-                    inline.rollback()
-                    raise
-                else:
-                    inline.commit()
-                finally:
-                    inline.close()
-                return result
+            async with self._quick_write_transaction() as inline:
+                database = inline.connection.driver_connection
+                assert isinstance(database, sqlite3.Connection)
+                return _sqlalchemy_errors(work, database)
         async with self.write_engine.connect() as connection, self._lock():
             return await run_on_sqlite_driver(connection, functools.partial(_in_transaction, work))
 

@@ -135,12 +135,16 @@ def requests_in_progress() -> int:
 
 
 def recently_serving(within_seconds: float = RECENT_SECONDS) -> bool:
-    """Whether a request is being served, or one finished less than `within_seconds` ago: by this
-    process, or in a sync process by the serving process it works for."""
-    now = time.monotonic()
-    if _serving > 0 or now - _last_served < within_seconds:
+    """Whether this process is serving a request, or finished one less than `within_seconds` ago."""
+    return _serving > 0 or time.monotonic() - _last_served < within_seconds
+
+
+def writes_meet_requests(within_seconds: float = RECENT_SECONDS) -> bool:
+    """Whether a bulk write may keep requests' writes waiting for SQLite's write lock: this process is
+    `recently_serving`, or, in a sync process, the serving process it works for is."""
+    if recently_serving(within_seconds):
         return True
-    return _next_door is not None and (_next_door[0] > 0 or now - _next_door[1] < within_seconds)
+    return _next_door is not None and (_next_door[0] > 0 or time.monotonic() - _next_door[1] < within_seconds)
 
 
 def share_serving_state(context: Any) -> Any:
@@ -156,7 +160,7 @@ def share_serving_state(context: Any) -> Any:
 
 def watch_serving_process(shared: Any) -> None:
     """In a sync process: the requests of the serving process it works for (`share_serving_state`) count
-    as this process's for `recently_serving` and `yield_to_requests_before_writing`. SQLite's write lock
+    for its bulk writes (`writes_meet_requests`, `yield_to_requests_before_writing`). SQLite's write lock
     is one for both processes; the processor and the interpreter are not, so pure work and reads here
     need not stand aside for them."""
     global _next_door

@@ -281,6 +281,16 @@ def start_mapping_process() -> None:
         time.sleep(0.001)  # the start's callback runs in the pool's own thread
 
 
+async def ready_mapping_process() -> None:
+    """`start_mapping_process` in a thread (it takes about a second), when a long-lived syncing process
+    starts, so that its first full sync finds it ready. If it cannot start, that is logged, and pages are
+    mapped in this process."""
+    try:
+        await asyncio.to_thread(start_mapping_process)
+    except Exception as exc:  # pages are then mapped in this process
+        log.warning("mapping process did not start", error=repr(exc))
+
+
 def stop_mapping_process() -> None:
     """End the mapping process (if any) and wait for it: at the end of a process that started it with
     `multiprocessing`, whose children end without the interpreter's exit handlers that do it otherwise."""
@@ -344,5 +354,7 @@ __all__ = [
     "map_objects",
     "map_page",
     "map_page_in_turns",
+    "ready_mapping_process",
     "start_mapping_process",
+    "stop_mapping_process",
 ]

@@ -579,7 +579,7 @@ class SmartSyncService:
         # While the process serves requests, on SQLite: every row in parts of their own, each written in one
         # trip to the driver's thread, then the page's bookkeeping as a small write on the loop's thread.
         # Either way the write lock is held for SQL alone, not across trips back to a busy event loop.
-        in_parts = self.db.is_sqlite and foreground.recently_serving()
+        in_parts = self.db.is_sqlite and foreground.writes_meet_requests()
         while in_parts and len(last_part):
             part, last_part = last_part.split(SQLITE_WRITE_PART)
             # Requests being served go first: each write holds the database's write lock.

@@ -13,7 +13,7 @@ import datetime as dt
 import structlog
 
 from domains.qbo import repository as repo
-from domains.qbo.page_mapping import start_mapping_process
+from domains.qbo.page_mapping import ready_mapping_process
 from domains.qbo.smart_sync import RunExecutor, SmartSyncService
 
 log = structlog.get_logger("runway.qbo.worker")
@@ -60,11 +60,7 @@ class SyncWorker:
     async def run_forever(self) -> None:
         log.info("sync worker started", worker=self.smart_sync.worker_id)
         if self.smart_sync.map_in_process:
-            try:
-                # Ready before the first full sync; a thread, as starting it takes about a second.
-                await asyncio.to_thread(start_mapping_process)
-            except Exception as exc:  # pages are then mapped in this process
-                log.warning("mapping process did not start", error=repr(exc))
+            await ready_mapping_process()
         while not self._stopping.is_set():
             try:
                 await self.tick()

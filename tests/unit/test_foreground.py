@@ -170,17 +170,18 @@ async def test_a_sync_process_sees_the_requests_of_the_serving_process_it_works_
     foreground.watch_serving_process(shared)  # this test plays the sync process
     try:
         assert foreground.beside_serving_process()
-        assert not foreground.recently_serving()
+        assert not foreground.writes_meet_requests()
         shared[0] = 1  # the serving process is handling a request
-        assert foreground.recently_serving()
+        assert foreground.writes_meet_requests()
+        assert not foreground.recently_serving(), "this process itself serves none"
         bulk_write = asyncio.ensure_future(foreground.yield_to_requests_before_writing(max_wait_seconds=3600))
         await asyncio.sleep(0.02)
         assert not bulk_write.done(), "a bulk write waits while the serving process serves a request"
         shared[0], shared[1] = 0, time.monotonic()
         await asyncio.wait_for(bulk_write, timeout=1)
-        assert foreground.recently_serving(), "it finished a request a moment ago"
+        assert foreground.writes_meet_requests(), "it finished a request a moment ago"
         shared[1] = time.monotonic() - 2 * foreground.RECENT_SECONDS
-        assert not foreground.recently_serving()
+        assert not foreground.writes_meet_requests()
 
         shared[0] = 1  # a request that never ends: the write goes on after the longest wait
         started = time.monotonic()

@@ -481,18 +481,17 @@ class DecisionConsoleDataOrchestrator:
         business_id: int,
         *,
         as_of_for: Callable[[str], dt.date],
-        previous_ok: bool = True,
-        for_books: bool = False,
+        for_refresh: bool = False,
     ) -> ConsoleData:
         """The snapshot, the current decisions, flags, settings and any running finalize of a business.
 
         Args:
             business_id: The business.
             as_of_for: Gives the business-local "today" from the business's time zone.
-            previous_ok: While the refresh after a sync runs, the books of just before will do (see
-                `_previous_books`); False for the books as they are now.
-            for_books: Only what is derived from the books will be used (the refresh after a sync): the
-                decision queue kept here will do, whichever moment it is of.
+            for_refresh: For the refresh after a sync: the books as they are now (otherwise, while that
+                refresh runs, the books of just before do, see `_previous_books`), of which only what is
+                derived from the books will be used, so the decision queue kept here will do, whichever
+                moment it is of.
         """
         # Between syncs and other tabs' decisions everything but the markers is cached under them: one
         # short read then. Otherwise all is read again in one transaction, markers included.
@@ -501,9 +500,9 @@ class DecisionConsoleDataOrchestrator:
         if markers is None:
             raise LookupError(business_id)
         previous = (
-            await self._previous_books(business_id, markers, as_of_for(markers.timezone))
-            if previous_ok
-            else None
+            None
+            if for_refresh
+            else await self._previous_books(business_id, markers, as_of_for(markers.timezone))
         )
         stamp: str | None
         if previous is not None:
@@ -516,7 +515,7 @@ class DecisionConsoleDataOrchestrator:
                 snapshot, queue, bill_emails = cached
             else:
                 markers, snapshot, queue, bill_emails = await self._read_console(
-                    business_id, kept_queue_will_do=for_books
+                    business_id, kept_queue_will_do=for_refresh
                 )
             stamp, triage, timezone = markers.books_stamp, markers.triage_version, markers.timezone
             as_of = as_of_for(timezone)

@@ -723,9 +723,7 @@ class DecisionConsoleService:
         out in the run's scope, in a thread, so that the next keypress finds them ready instead of working
         them out in its request while every keypress behind it waits."""
         try:
-            data = await self.data_orchestrator.load(
-                business_id, as_of_for=self._today, previous_ok=False, for_books=True
-            )
+            data = await self.data_orchestrator.load(business_id, as_of_for=self._today, for_refresh=True)
         except LookupError:
             return  # the business is gone
         await foreground.pure_work(self._books, data)
