@@ -593,6 +593,12 @@ class SmartSyncService:
             )
             counters["rows_written"] += len(stored)
             written.update(stored)
+        last_page = len(page) < PAGE_SIZE
+        # What the sweep after the last page may delete is looked for before the write lock is taken: a scan
+        # of every row of the entity, which inside the write held the lock every request waits for 7-15 ms.
+        sweep_candidates = []
+        if last_page:
+            sweep_candidates = await _stale_candidates(self.db, business_id, model, started_at)
         await foreground.yield_to_requests_before_writing()
         async with self.db.write(small=in_parts) as session:
             applied = await self._apply(
@@ -614,10 +620,10 @@ class SmartSyncService:
             await _touch(session, business_id, model, kept, self.clock.now())
             state["next_position"] = position + len(page)
             state["fetched"] = int(state["fetched"]) + len(page)
-            if len(page) < PAGE_SIZE:
+            if last_page:
                 state["done"] = True
                 # Rows QBO stopped returning were deleted there; this run touched all it saw.
-                await _sweep(session, business_id, model, started_at)
+                await _sweep(session, business_id, model, started_at, sweep_candidates)
                 await repo.set_cursor(session, business_id, entity, started_at - CDC_OVERLAP)
             await self._checkpoint(session, run_id, progress, counters)
 
@@ -1018,15 +1024,46 @@ async def _any_quarantined(session: Any, business_id: int, entity: str) -> bool:
     return found.first() is not None
 
 
-async def _sweep(session: Any, business_id: int, model: type[SyncedEntity], started_at: dt.datetime) -> None:
+async def _stale_candidates(
+    db: Database, business_id: int, model: type[SyncedEntity], started_at: dt.datetime
+) -> list[str]:
+    """The entity's rows this run has not touched yet, read without the write lock: all `_sweep` may delete
+    (a row's `synced_at` only moves forward, and rows added meanwhile are stamped after `started_at`)."""
     table = model.__table__
     assert isinstance(table, Table)
-    stale = await session.scalars(
-        select(table.c.qbo_id).where(table.c.business_id == business_id, table.c.synced_at < started_at)
-    )
-    ids = list(stale)
+    async with db.read() as session:
+        stale = await session.scalars(
+            select(table.c.qbo_id).where(table.c.business_id == business_id, table.c.synced_at < started_at)
+        )
+        return list(stale)
+
+
+async def _sweep(
+    session: Any,
+    business_id: int,
+    model: type[SyncedEntity],
+    started_at: dt.datetime,
+    candidates: Sequence[str],
+) -> None:
+    """Delete those of `candidates` (`_stale_candidates`) still untouched since `started_at`: QBO no longer
+    returns them. Inside the page's write: the rows it wrote are touched by now."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    ids: list[str] = []
+    for start in range(0, len(candidates), _SWEEP_CHUNK):
+        chunk = candidates[start : start + _SWEEP_CHUNK]
+        still = await session.scalars(
+            select(table.c.qbo_id).where(
+                table.c.business_id == business_id, table.c.qbo_id.in_(chunk), table.c.synced_at < started_at
+            )
+        )
+        ids += still
     if ids:
         await delete_entities(session, business_id, model, ids)
+
+
+# Candidates looked up again per statement in `_sweep`: under SQLite's default limit of bound parameters.
+_SWEEP_CHUNK = 500
 
 
 async def _local(session: Any, business_id: int, entity: str, qbo_id: str | None) -> dict[str, Any] | None:

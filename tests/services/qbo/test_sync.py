@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ from domains.core import foreground
 from domains.qbo import repository as repo
 from domains.qbo.models import SyncRun
 from domains.qbo.page_mapping import start_mapping_process
-from domains.qbo.smart_sync import SQLITE_WRITE_PART
+from domains.qbo.smart_sync import SQLITE_WRITE_PART, _stale_candidates, _sweep
 from tests.support.qbo import bank_account, bill, vendor
 
 pytestmark = pytest.mark.anyio
@@ -215,6 +216,29 @@ async def test_a_full_sync_removes_rows_deleted_in_qbo_while_we_were_away(qbo):
     qbo.clock.advance(5)
     await sync.sync_now(business_id, full=True)
     assert await _count(qbo.db, Bill, business_id) == 0
+
+
+async def test_the_sweep_deletes_only_rows_still_untouched_when_it_writes(qbo):
+    """The sweep's candidates are read before the write lock is taken; a row written in between (a later
+    page, a write-back) is no longer stale and stays."""
+    business_id, _realm = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Paper Co"), vendor("2", "Gone Co"), vendor("3", "Ink Co")]}
+    )
+    await qbo.smart_sync().sync_now(business_id)
+    started_at = qbo.clock.now() + dt.timedelta(seconds=1)
+    candidates = await _stale_candidates(qbo.db, business_id, Vendor, started_at)
+    assert sorted(candidates) == ["1", "2", "3"]
+    async with qbo.db.write() as session:
+        await session.execute(
+            update(Vendor)
+            .where(Vendor.business_id == business_id, Vendor.qbo_id.in_(["1", "3"]))
+            .values(synced_at=started_at)
+        )
+    async with qbo.db.write() as session:
+        await _sweep(session, business_id, Vendor, started_at, candidates)
+    async with qbo.db.read() as session:
+        left = await session.scalars(select(Vendor.qbo_id).where(Vendor.business_id == business_id))
+        assert sorted(left) == ["1", "3"]
 
 
 async def test_a_killed_sync_resumes_from_the_last_committed_page(qbo_sqlite):
