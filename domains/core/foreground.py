@@ -136,7 +136,11 @@ def requests_in_progress() -> int:
 
 def recently_serving(within_seconds: float = RECENT_SECONDS) -> bool:
     """Whether this process is serving a request, or finished one less than `within_seconds` ago."""
-    return _serving > 0 or time.monotonic() - _last_served < within_seconds
+    return _serving_within(_serving, _last_served, within_seconds)
+
+
+def _serving_within(in_progress: float, last_served: float, within_seconds: float) -> bool:
+    return in_progress > 0 or time.monotonic() - last_served < within_seconds
 
 
 def writes_meet_requests(within_seconds: float = RECENT_SECONDS) -> bool:
@@ -144,7 +148,7 @@ def writes_meet_requests(within_seconds: float = RECENT_SECONDS) -> bool:
     `recently_serving`, or, in a sync process, the serving process it works for is."""
     if recently_serving(within_seconds):
         return True
-    return _next_door is not None and (_next_door[0] > 0 or time.monotonic() - _next_door[1] < within_seconds)
+    return _next_door is not None and _serving_within(_next_door[0], _next_door[1], within_seconds)
 
 
 def share_serving_state(context: Any) -> Any:

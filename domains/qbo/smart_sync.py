@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 import msgspec
 import structlog
-from sqlalchemy import Table, select, update
+from sqlalchemy import Select, Table, select, update
 
 from domains.core import foreground
 from domains.core import repository as core
@@ -1029,13 +1029,8 @@ async def _stale_candidates(
 ) -> list[str]:
     """The entity's rows this run has not touched yet, read without the write lock: all `_sweep` may delete
     (a row's `synced_at` only moves forward, and rows added meanwhile are stamped after `started_at`)."""
-    table = model.__table__
-    assert isinstance(table, Table)
     async with db.read() as session:
-        stale = await session.scalars(
-            select(table.c.qbo_id).where(table.c.business_id == business_id, table.c.synced_at < started_at)
-        )
-        return list(stale)
+        return list(await session.scalars(_untouched_ids(model, business_id, started_at)))
 
 
 async def _sweep(
@@ -1047,19 +1042,22 @@ async def _sweep(
 ) -> None:
     """Delete those of `candidates` (`_stale_candidates`) still untouched since `started_at`: QBO no longer
     returns them. Inside the page's write: the rows it wrote are touched by now."""
-    table = model.__table__
-    assert isinstance(table, Table)
+    untouched = _untouched_ids(model, business_id, started_at)
     ids: list[str] = []
     for start in range(0, len(candidates), _SWEEP_CHUNK):
         chunk = candidates[start : start + _SWEEP_CHUNK]
-        still = await session.scalars(
-            select(table.c.qbo_id).where(
-                table.c.business_id == business_id, table.c.qbo_id.in_(chunk), table.c.synced_at < started_at
-            )
-        )
-        ids += still
+        ids += await session.scalars(untouched.where(model.__table__.c.qbo_id.in_(chunk)))
     if ids:
         await delete_entities(session, business_id, model, ids)
+
+
+def _untouched_ids(
+    model: type[SyncedEntity], business_id: int, started_at: dt.datetime
+) -> Select[tuple[str]]:
+    """The qbo_ids of the business's rows of `model` that no write has stamped since `started_at`."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return select(table.c.qbo_id).where(table.c.business_id == business_id, table.c.synced_at < started_at)
 
 
 # Candidates looked up again per statement in `_sweep`: under SQLite's default limit of bound parameters.
