@@ -7,7 +7,9 @@ finds the due runs and keeps its run scopes and cache listeners around each (the
 just before until its caches are filled again), but the run itself, with its run listeners (the stored
 summaries), is carried out in this child process: another interpreter, on the other core, niced below the
 requests. The two share SQLite's write lock, which the sync's writes leave to requests in progress
-(`foreground.watch_serving_process`).
+(`foreground.watch_serving_process`). Those writes run in the child's writer process, started before the
+child nices itself (`domains.core.sqlite_writer`): niced, the child would hold that lock while it waited
+for a processor.
 
 The child is started with the server and is told one run at a time over a pipe; it answers each run's
 `SyncOutcome`. If it dies, the run it had is abandoned (its lease lets the next round take it over) and
@@ -26,18 +28,24 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import structlog
+from sqlalchemy import make_url
 
 from app.observability import configure_logging
 from app.settings import Settings
 from domains.core import foreground
-from domains.core.db import Database
+from domains.core.db import Database, is_sqlite
+from domains.core.sqlite_writer import SqliteWriterProcess
 from domains.qbo.page_mapping import ready_mapping_process, stop_mapping_process
 from domains.qbo.smart_sync import SyncOutcome
 
 log = structlog.get_logger("runway.qbo.sync_process")
 
-# Requests come first: on a busy machine the serving process wins the processor over syncing.
-NICENESS = 15
+# Requests come first: on a busy machine the serving process wins the processor over syncing. The lowest
+# priority there is: at 15 the sync's processor time still added half again to a request's p99 here. Its
+# writes, which hold the lock requests wait for, run in the writer process at the server's priority.
+NICENESS = 19
+# What the writer process imports as it starts: the modules of the writes it is sent (the synced models).
+WRITER_PRELOAD = ("domains.models_registry", "domains.synced")
 # How long a stopping server waits for the child to finish on its own before it is terminated.
 STOP_SECONDS = 5.0
 
@@ -131,15 +139,33 @@ def _sync_process_main(settings: Settings, runs: Connection, serving_state: Any)
     """The child: carries out each run it is sent until the pipe closes."""
     # Ctrl+C in a terminal reaches the whole process group: the serving process stops this one.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(NICENESS)
     configure_logging(settings.log_level, json=settings.log_json)
+    # Started before this process nices itself, so that it keeps the priority this one had.
+    writer = _writer_process(settings, serving_state)
+    os.nice(NICENESS)
     foreground.watch_serving_process(serving_state)
     foreground.tune_garbage_collector()
-    with contextlib.suppress(asyncio.CancelledError):
-        asyncio.run(_carry_out_runs(settings, runs))
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(_carry_out_runs(settings, runs, writer))
+    finally:
+        if writer is not None:
+            writer.stop()
 
 
-async def _carry_out_runs(settings: Settings, runs: Connection) -> None:
+def _writer_process(settings: Settings, serving_state: Any) -> SqliteWriterProcess | None:
+    """On a SQLite file, the process that runs the sync's bulk writes (`domains.core.sqlite_writer`)."""
+    if not is_sqlite(settings.database_url):
+        return None
+    path = make_url(settings.database_url).database
+    if not path or path == ":memory:":
+        return None
+    writer = SqliteWriterProcess(path, serving_state, preload=WRITER_PRELOAD)
+    writer.start()
+    return writer
+
+
+async def _carry_out_runs(settings: Settings, runs: Connection, writer: SqliteWriterProcess | None) -> None:
     from app.qbo_runtime import QboRuntime  # the runtime imports this module
 
     # Told to stop (the server stops during a run): the run is cancelled, its open transaction rolled back.
@@ -147,6 +173,7 @@ async def _carry_out_runs(settings: Settings, runs: Connection) -> None:
     assert this is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
     database = Database(settings.database_url)
+    database.bulk_writer = writer
     runtime = QboRuntime(settings, database)
     try:
         smart_sync = await runtime.start(map_in_process=True)

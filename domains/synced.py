@@ -33,8 +33,8 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.engine import Dialect, create_engine, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.orm import Mapped, RelationshipProperty, declared_attr, mapped_column, selectinload
 from sqlalchemy.sql import cast
 
@@ -44,6 +44,8 @@ from domains.core.db import (
     Database,
     JSONType,
     UTCDateTime,
+    json_deserializer,
+    json_serializer,
     run_on_sqlite_driver,
     utcnow,
 )
@@ -300,6 +302,31 @@ def _sqlite_utc_datetime(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat(" ", "microseconds")[:26]
 
 
+def _restored_by_name(
+    name: str,
+    model: type[SyncedEntity],
+    portable: tuple[list[str], list[int], list[tuple[Any, ...]], list[Any] | None],
+) -> PreparedRows:
+    return PreparedRows.restored(driver_dialect(name), model, portable)
+
+
+def dialect_name(dialect: Dialect) -> str:
+    """What `driver_dialect` takes to give a dialect like `dialect` ("sqlite+aiosqlite", ...)."""
+    return f"{dialect.name}+{dialect.driver}"
+
+
+@functools.lru_cache(maxsize=8)
+def driver_dialect(name: str) -> Dialect:
+    """The dialect `name` ("sqlite+aiosqlite", ...) configured as `Database` configures its engines, so
+    that values are converted exactly as in the serving process, in a process that has no engine (the
+    mapping process, the writer process). No connection is made."""
+    url = make_url(f"{name}://")
+    options: dict[str, Any] = {"json_serializer": json_serializer, "json_deserializer": json_deserializer}
+    if getattr(url.get_dialect(), "is_async", False):
+        return create_async_engine(url, **options).dialect
+    return create_engine(url, **options).dialect
+
+
 @functools.lru_cache(maxsize=128)
 def _driver_rows(table: Table, dialect: Dialect, leading: tuple[str, ...]) -> _DriverRows:
     if dialect.paramstyle not in {"qmark", "numeric_dollar"}:
@@ -444,6 +471,10 @@ class PreparedRows:
     def pieces(self, size: int) -> list[PreparedRows]:
         """These rows in pieces of `size` rows, in order (none for no rows)."""
         return [self._picked(operator.itemgetter(slice(at, at + size))) for at in range(0, len(self), size)]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its portable values (the driver's processors are closures): for the writer process.
+        return _restored_by_name, (dialect_name(self.driver.dialect), self.model, self.portable())
 
     def portable(self) -> tuple[list[str], list[int], list[tuple[Any, ...]], list[Any] | None]:
         """The rows' values without the model and driver, to send to another process (`restored`)."""

@@ -336,7 +336,7 @@ def _sqlalchemy_errors(work: Callable[[sqlite3.Connection], T], database: sqlite
         raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
 
 
-def _in_transaction(work: Callable[[sqlite3.Connection], T], database: sqlite3.Connection) -> T:
+def in_write_transaction(work: Callable[[sqlite3.Connection], T], database: sqlite3.Connection) -> T:
     """`work(database)` in a write transaction of its own: committed, or rolled back if it raises."""
     database.execute("BEGIN IMMEDIATE")
     try:
@@ -347,6 +347,13 @@ def _in_transaction(work: Callable[[sqlite3.Connection], T], database: sqlite3.C
         raise
     database.execute("COMMIT")
     return result
+
+
+class BulkWriter(Protocol):
+    """Runs `work(connection)` as a write transaction of its own, elsewhere (a writer process), and
+    answers its result; SQLite's errors come back as `sqlite3.Error`."""
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T: ...
 
 
 class RowReader(Protocol):
@@ -516,6 +523,9 @@ class Database:
         self._small_write_sessions = async_sessionmaker(self.small_write_engine, expire_on_commit=False)
         self._write_lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        # Where `write_in_one_trip` sends its writes in a process niced below requests (a sync process):
+        # a writer process at the priority this one had (`domains.core.sqlite_writer`).
+        self.bulk_writer: BulkWriter | None = None
 
     @property
     def dialect(self) -> str:
@@ -657,16 +667,24 @@ class Database:
         `on_loop_thread`: on the event loop's own thread instead (a process that serves no requests, whose
         loop may wait), BEGIN IMMEDIATE waiting for another process's lock asynchronously: in a thread the
         write took the interpreter back after each of its SQLite calls from the loop, which was busy with
-        the next page, and held the lock that another process's requests waited for five times longer."""
+        the next page, and held the lock that another process's requests waited for five times longer.
+
+        With a `bulk_writer` (a sync process), in the writer process instead: `work` must then pickle."""
         if not self.is_sqlite:
             raise RuntimeError("write_in_one_trip is for SQLite")
+        if self.bulk_writer is not None:
+            async with self._lock():
+                try:
+                    return await self.bulk_writer.write(work)
+                except sqlite3.Error as error:
+                    raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
         if on_loop_thread and self.quick_write_engine is not None:
             async with self._quick_write_transaction() as inline:
                 database = inline.connection.driver_connection
                 assert isinstance(database, sqlite3.Connection)
                 return _sqlalchemy_errors(work, database)
         async with self.write_engine.connect() as connection, self._lock():
-            return await run_on_sqlite_driver(connection, functools.partial(_in_transaction, work))
+            return await run_on_sqlite_driver(connection, functools.partial(in_write_transaction, work))
 
     async def _small_write_session(self) -> AsyncSession:
         """A session whose BEGIN IMMEDIATE has succeeded (see `_when_not_busy`)."""

@@ -171,6 +171,21 @@ def watch_serving_process(shared: Any) -> None:
     _next_door = shared
 
 
+def serving_next_door() -> bool:
+    """In a process watching a serving process (`watch_serving_process`): whether it has requests in
+    progress now."""
+    return _next_door is not None and _next_door[0] > 0
+
+
+def wait_while_next_door_serves(max_wait_seconds: float = MAX_WAIT_SECONDS) -> None:
+    """Blocking, in a process with nothing else to do (the sync process's writer process): while the
+    serving process next door has requests in progress, wait for them to finish, for `max_wait_seconds`
+    at most."""
+    deadline = time.monotonic() + max_wait_seconds
+    while serving_next_door() and time.monotonic() < deadline:
+        time.sleep(_NEXT_DOOR_POLL_SECONDS)
+
+
 def beside_serving_process() -> bool:
     """Whether this is a sync process (`watch_serving_process`): it serves no requests of its own."""
     return _next_door is not None

@@ -27,15 +27,13 @@ from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.engine import Dialect
 
 from domains.core import foreground
-from domains.core.db import json_deserializer, json_serializer
 from domains.qbo.client import decode_object
 from domains.qbo.fast_mappers import map_fast
 from domains.qbo.mappers import MAPPERS, MappingError, is_deleted
-from domains.synced import EntityRow, PreparedRows, RawJSON, prepare_rows
+from domains.synced import EntityRow, PreparedRows, RawJSON, dialect_name, driver_dialect, prepare_rows
 
 log = structlog.get_logger("runway.qbo.mapping")
 
@@ -190,20 +188,10 @@ async def map_page_in_turns(
 _Returned = tuple[int, MappedBatch, list[bytes]]
 
 
-@functools.lru_cache(maxsize=8)
-def _dialect(name: str) -> Dialect:
-    """The dialect `name` ("sqlite+aiosqlite", ...) configured as `Database` configures its engines, so
-    that values are converted exactly as in the serving process. No connection is made."""
-    url = make_url(f"{name}://")
-    return create_async_engine(
-        url, json_serializer=json_serializer, json_deserializer=json_deserializer
-    ).dialect
-
-
 def _map_in_mapping_process(
-    entity: str, items: list[msgspec.Raw], home_currency: str, dialect_name: str
+    entity: str, items: list[msgspec.Raw], home_currency: str, dialect: str
 ) -> _Returned:
-    mapping = _SlicedMapping(entity, items, home_currency, _dialect(dialect_name))
+    mapping = _SlicedMapping(entity, items, home_currency, driver_dialect(dialect))
     for start in mapping.starts:  # no turns to give: nothing else runs in this process
         mapping.map_slice(start)
     page = mapping.page()
@@ -329,7 +317,7 @@ class PageMapper:
     async def _in_mapping_process(
         self, pool: ProcessPoolExecutor, entity: str, items: Sequence[msgspec.Raw], home_currency: str
     ) -> MappedPage | None:
-        name = f"{self.dialect.name}+{self.dialect.driver}"
+        name = dialect_name(self.dialect)
         try:
             future = pool.submit(_map_in_mapping_process, entity, list(items), home_currency, name)
             count, mapped, pieces = await asyncio.wrap_future(future)

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from app.embedded_server import EmbeddedServer
 from app.sync_process import SyncProcess, SyncProcessError
 from domains.ap.models import Bill
+from domains.core import foreground
 from domains.core import repository as core
 from domains.qbo.config import QboConfig
 from domains.qbo.crypto import TokenCipher
@@ -123,6 +124,47 @@ async def test_a_run_is_carried_out_by_the_sync_process_and_this_process_refills
     assert here == [("cache", business_id, "succeeded")]
     assert process.pid is not None
     assert alive(process.pid)
+
+
+def spawned_below(pid: int) -> list[int]:
+    """The processes below `pid` started with `multiprocessing`'s spawn (not forked from its forkserver)."""
+    return [p for p in descendants(pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
+
+
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+async def test_a_run_while_this_process_serves_stores_everything_and_its_writer_keeps_our_priority(
+    served, sqlite_database
+):
+    """With requests being served next door, the sync process writes its pages in parts, which its writer
+    process runs: niced, the sync process would hold the lock the requests wait for while it waits for a
+    processor. (That the writer process runs the writes it is sent: tests/services/test_sqlite_writer.py.)"""
+    sync, process, _sandbox, business_id, _realm = served
+    serving = True
+
+    async def serve_requests() -> None:
+        while serving:
+            async with foreground.serving():
+                await asyncio.sleep(0.002)
+            await asyncio.sleep(0.02)
+
+    server = asyncio.create_task(serve_requests())
+    try:
+        run_id = await sync.request_sync(business_id, full=True)
+        outcomes = await sync.run_due(carried_out_by=process.execute)
+    finally:
+        serving = False
+        await server
+
+    assert [(o.run_id, o.status) for o in outcomes] == [(run_id, "succeeded")]
+    assert await bills_stored(sqlite_database, business_id) == BILLS
+    assert process.pid is not None
+    spawned = spawned_below(process.pid)
+    assert len(spawned) == 1, "one writer process beside the sync process's mapping process"
+    assert niceness(process.pid) == 19, "the sync process stands aside for requests"
+    assert niceness(spawned[0]) == niceness(os.getpid()), "its writes keep the serving process's priority"
 
 
 async def test_a_killed_sync_process_loses_no_run(served, sqlite_database):
