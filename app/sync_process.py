@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import multiprocessing
 import os
 import signal
 from multiprocessing.connection import Connection
@@ -33,6 +32,7 @@ from sqlalchemy import make_url
 from app.observability import configure_logging
 from app.settings import Settings
 from domains.core import foreground
+from domains.core.child_processes import PipedChild
 from domains.core.db import Database, is_sqlite
 from domains.core.sqlite_writer import SqliteWriterProcess
 from domains.qbo.page_mapping import ready_mapping_process, stop_mapping_process
@@ -54,7 +54,7 @@ class SyncProcessError(RuntimeError):
     """The sync process died or failed to carry out a run (the run is taken over once its lease expires)."""
 
 
-class SyncProcess:
+class SyncProcess(PipedChild):
     """A child process that carries out sync runs for this (serving) process, one at a time.
 
     `settings` as this process has them; `qbo_base_url` where it reaches QBO (the built-in sandbox's URL
@@ -62,41 +62,30 @@ class SyncProcess:
 
     def __init__(self, settings: Settings, qbo_base_url: str) -> None:
         self.settings = dataclasses.replace(settings, qbo_base_url=qbo_base_url or None)
-        # A fresh interpreter, not a fork of this one (its threads, event loop and connections).
-        self._context = multiprocessing.get_context("spawn")
-        self._process: Any | None = None
-        self._runs: Connection | None = None
+        super().__init__()
         # The run the child is carrying out, if any.
         self._in_flight: int | None = None
         self._lock = asyncio.Lock()
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     def start(self) -> None:
         """Start the child now (it imports and connects in about a second); `execute` starts it if needed."""
-        if self._process is not None and self._process.is_alive():
+        if self.running:
             return
         self._discard()
-        ours, theirs = self._context.Pipe()
-        shared = foreground.share_serving_state(self._context)
-        process = self._context.Process(
-            target=_sync_process_main,
-            args=(self.settings, theirs, shared),
+        self._spawn(
+            _sync_process_main,
+            self.settings,
+            foreground.share_serving_state(self._context),
             name="runway-sync",
         )
-        process.start()
-        theirs.close()
-        self._process, self._runs = process, ours
-        log.info("sync process started", pid=process.pid)
+        log.info("sync process started", pid=self.pid)
 
     async def execute(self, run_id: int) -> SyncOutcome:
         """Carry out run `run_id` in the child and answer its outcome (the run is claimed there)."""
         async with self._lock:
-            if self._process is None or not self._process.is_alive():
+            if not self.running:
                 await asyncio.to_thread(self.start)
-            runs = self._runs
+            runs = self._pipe
             assert runs is not None
             # Left set if this is cancelled (the server stops): `stop` then tells the child to stop the run.
             self._in_flight = run_id
@@ -120,8 +109,8 @@ class SyncProcess:
         await asyncio.to_thread(self._discard)
 
     def _discard(self) -> None:
-        process, runs = self._process, self._runs
-        self._process = self._runs = None
+        process, runs = self._process, self._pipe
+        self._process = self._pipe = None
         in_flight, self._in_flight = self._in_flight, None
         if process is not None and process.is_alive() and in_flight is not None:
             process.terminate()  # the child cancels its run (see `_carry_out_runs`)
@@ -135,7 +124,7 @@ class SyncProcess:
             process.join()
 
 
-def _sync_process_main(settings: Settings, runs: Connection, serving_state: Any) -> None:
+def _sync_process_main(runs: Connection, settings: Settings, serving_state: Any) -> None:
     """The child: carries out each run it is sent until the pipe closes."""
     # Ctrl+C in a terminal reaches the whole process group: the serving process stops this one.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

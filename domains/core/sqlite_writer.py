@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
-import multiprocessing
 import pickle
 import signal
 import sqlite3
@@ -28,6 +27,7 @@ from typing import Any, TypeVar
 import structlog
 
 from domains.core import foreground
+from domains.core.child_processes import PipedChild
 from domains.core.db import in_write_transaction
 
 log = structlog.get_logger("runway.db.writer")
@@ -46,7 +46,7 @@ class WriterProcessError(RuntimeError):
     """The writer process ended, or could not be reached; the write it had was not confirmed."""
 
 
-class SqliteWriterProcess:
+class SqliteWriterProcess(PipedChild):
     """The parent's side: one write at a time, sent over a pipe and awaited without blocking the loop.
 
     `database_path` is the SQLite file; `serving_state` the serving process's shared requests in progress
@@ -66,31 +66,24 @@ class SqliteWriterProcess:
         self._serving_state = serving_state
         self._max_wait_seconds = max_wait_seconds
         self._preload = tuple(preload)
-        self._context = multiprocessing.get_context("spawn")
-        self._process: Any | None = None
-        self._pipe: Connection | None = None
+        super().__init__()
         self._lock: asyncio.Lock | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
 
     def start(self) -> None:
         """Start the process now, at this process's priority (it imports for about a second meanwhile)."""
-        if self._process is not None and self._process.is_alive():
+        if self.running:
             return
         self.stop()
-        ours, theirs = self._context.Pipe()
-        process = self._context.Process(
-            target=_writer_main,
-            args=(self.database_path, theirs, self._serving_state, self._preload, self._max_wait_seconds),
+        self._spawn(
+            _writer_main,
+            self.database_path,
+            self._serving_state,
+            self._preload,
+            self._max_wait_seconds,
             name="runway-writer",
             daemon=True,
         )
-        process.start()
-        theirs.close()
-        self._process, self._pipe = process, ours
-        log.info("writer process started", pid=process.pid)
+        log.info("writer process started", pid=self.pid)
 
     async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` in a write transaction of its own in the writer process: its result; a
@@ -104,7 +97,7 @@ class SqliteWriterProcess:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self._process is None or not self._process.is_alive():
+            if not self.running:
                 self.start()
             pipe = self._pipe
             assert pipe is not None
@@ -159,8 +152,8 @@ async def _received(pipe: Connection) -> Any:
 
 
 def _writer_main(
-    database_path: str,
     pipe: Connection,
+    database_path: str,
     serving_state: Any,
     preload: Sequence[str],
     max_wait_seconds: float,

@@ -4,6 +4,7 @@ all, after the serving process's requests in progress, and a sync's prepared row
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
 import multiprocessing
@@ -57,6 +58,24 @@ async def notes(db: Database) -> list[str]:
         return list(await session.scalars(select(AuditLog.note).order_by(AuditLog.id)))
 
 
+@contextlib.asynccontextmanager
+async def beside_a_busy_server(sqlite_url: str, *, max_wait_seconds: float):
+    """A database writing through a writer process next to a serving process with a request in progress
+    (its shared state, which the test changes)."""
+    db = Database(sqlite_url)
+    serving = multiprocessing.get_context("spawn").RawArray("d", 2)
+    serving[0] = 1
+    db.bulk_writer = writer = SqliteWriterProcess(
+        path_of(sqlite_url), serving, max_wait_seconds=max_wait_seconds
+    )
+    try:
+        writer.start()
+        yield db, writer, serving
+    finally:
+        writer.stop()
+        await db.dispose()
+
+
 @pytest.fixture
 async def written_elsewhere(sqlite_url: str):
     """A database whose `write_in_one_trip` goes to a writer process, as in a sync process."""
@@ -92,13 +111,7 @@ async def test_a_write_runs_in_the_writer_process_whole_or_not_at_all(written_el
 
 
 async def test_the_writer_waits_for_the_serving_process_requests_in_progress(sqlite_url: str) -> None:
-    db = Database(sqlite_url)
-    serving = multiprocessing.get_context("spawn").RawArray("d", 2)
-    serving[0] = 1  # a request in progress next door
-    writer = SqliteWriterProcess(path_of(sqlite_url), serving, max_wait_seconds=30)
-    db.bulk_writer = writer
-    try:
-        writer.start()
+    async with beside_a_busy_server(sqlite_url, max_wait_seconds=30) as (db, _writer, serving):
         write = asyncio.create_task(db.write_in_one_trip(functools.partial(note, "after the request")))
         await asyncio.sleep(1.0)
         assert not write.done(), "the write waits while a request is in progress"
@@ -106,18 +119,10 @@ async def test_the_writer_waits_for_the_serving_process_requests_in_progress(sql
         serving[0] = 0
         await asyncio.wait_for(write, timeout=10)
         assert await notes(db) == ["after the request"]
-    finally:
-        writer.stop()
-        await db.dispose()
 
 
 async def test_a_write_cancelled_under_way_is_not_mistaken_for_the_next(sqlite_url: str) -> None:
-    db = Database(sqlite_url)
-    serving = multiprocessing.get_context("spawn").RawArray("d", 2)
-    serving[0] = 1
-    db.bulk_writer = writer = SqliteWriterProcess(path_of(sqlite_url), serving, max_wait_seconds=30)
-    try:
-        writer.start()
+    async with beside_a_busy_server(sqlite_url, max_wait_seconds=30) as (db, writer, serving):
         first = writer.pid
         cancelled = asyncio.create_task(db.write_in_one_trip(functools.partial(note, "cancelled")))
         await asyncio.sleep(0.5)
@@ -130,22 +135,13 @@ async def test_a_write_cancelled_under_way_is_not_mistaken_for_the_next(sqlite_u
 
         assert pid == writer.pid != first, "the next write had a writer of its own"
         assert await notes(db) == ["next"]
-    finally:
-        writer.stop()
-        await db.dispose()
 
 
 async def test_a_write_waits_for_requests_no_longer_than_its_longest_wait(sqlite_url: str) -> None:
-    db = Database(sqlite_url)
-    serving = multiprocessing.get_context("spawn").RawArray("d", 2)
-    serving[0] = 1  # a server that is never idle
-    db.bulk_writer = writer = SqliteWriterProcess(path_of(sqlite_url), serving, max_wait_seconds=0.2)
-    try:
+    async with beside_a_busy_server(sqlite_url, max_wait_seconds=0.2) as (db, _writer, _serving):
+        # The request never ends: the write goes ahead after its longest wait.
         await asyncio.wait_for(db.write_in_one_trip(functools.partial(note, "anyway")), timeout=30)
         assert await notes(db) == ["anyway"]
-    finally:
-        writer.stop()
-        await db.dispose()
 
 
 async def test_a_sync_part_reaches_the_writer_process_intact(written_elsewhere) -> None:

@@ -1,0 +1,41 @@
+"""Domain core: starting a helper process this one talks to over a pipe (the sync and writer processes)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+class PipedChild:
+    """A helper process that this process spawns (a fresh interpreter, not a fork of this one: its
+    threads, event loop and connections) and talks to over a pipe."""
+
+    def __init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any | None = None
+        self._pipe: Connection | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    def _spawn(self, target: Callable[..., None], *args: Any, name: str, daemon: bool = False) -> None:
+        self._process, self._pipe = spawn_with_pipe(self._context, target, *args, name=name, daemon=daemon)
+
+
+def spawn_with_pipe(
+    context: Any, target: Callable[..., None], *args: Any, name: str, daemon: bool = False
+) -> tuple[Any, Connection]:
+    """Start `target(child_end, *args)` in a new process of `context` (a `multiprocessing` context): the
+    process, and this process's end of the pipe between them."""
+    ours, theirs = context.Pipe()
+    process = context.Process(target=target, args=(theirs, *args), name=name, daemon=daemon)
+    process.start()
+    theirs.close()
+    return process, ours
