@@ -129,6 +129,28 @@ class DriverStatement:
     def run(self, connection: Any, params: Mapping[str, Any] | None) -> DriverRows | None:
         """Execute on the DBAPI `connection` in its current transaction; rows fetched at once. None: not
         run, as an IN list is empty (SQLAlchemy renders those as an empty set: it runs the statement)."""
+        bound = self.bound(params)
+        if bound is None:
+            return None
+        text, values = bound
+        cursor = connection.cursor()
+        try:
+            cursor.execute(text, values)
+            if self.row is None:
+                return DriverRows([], cursor.rowcount)
+            fetched = cursor.fetchall()
+            rowcount = cursor.rowcount
+        except self.driver_error as error:
+            # As SQLAlchemy raises it (IntegrityError, OperationalError, …): callers catch those.
+            raise DBAPIError.instance(text, values, error, self.driver_error) from error
+        finally:
+            cursor.close()
+        return DriverRows(self._rows(fetched), rowcount)
+
+    def bound(self, params: Mapping[str, Any] | None) -> tuple[str, list[Any]] | None:
+        """The SQL text and the driver's values that `run` executes for `params` (plain values: they can
+        be sent to another process, see `run_bound`); None where `run` would not run, an IN list being
+        empty."""
         given = params or {}
         values: list[Any] = []
         lengths: list[int] = []
@@ -147,20 +169,7 @@ class DriverStatement:
                 values.extend(items if slot.processor is None else map(slot.processor, items))
             else:
                 values.append(value if slot.processor is None else slot.processor(value))
-        text = self._text(tuple(lengths))
-        cursor = connection.cursor()
-        try:
-            cursor.execute(text, values)
-            if self.row is None:
-                return DriverRows([], cursor.rowcount)
-            fetched = cursor.fetchall()
-            rowcount = cursor.rowcount
-        except self.driver_error as error:
-            # As SQLAlchemy raises it (IntegrityError, OperationalError, …): callers catch those.
-            raise DBAPIError.instance(text, values, error, self.driver_error) from error
-        finally:
-            cursor.close()
-        return DriverRows(self._rows(fetched), rowcount)
+        return self._text(tuple(lengths)), values
 
     def _text(self, lengths: tuple[int, ...]) -> str:
         if not lengths:
@@ -184,6 +193,20 @@ class DriverStatement:
             make(*[v if p is None else p(v) for p, v in zip(columns, values, strict=True)])
             for values in fetched
         ]
+
+
+def run_bound(statements: Sequence[tuple[str, Sequence[Any]]], connection: Any) -> list[int]:
+    """Run statements bound by `DriverStatement.bound` on a DBAPI `connection`, in its transaction, in
+    order: the number of rows each changed. (Module-level, so that a writer process can be sent it.)"""
+    counts = []
+    cursor = connection.cursor()
+    try:
+        for text, values in statements:
+            cursor.execute(text, values)
+            counts.append(cursor.rowcount)
+    finally:
+        cursor.close()
+    return counts
 
 
 def _row_type(keys: Sequence[str]) -> Callable[..., Any]:

@@ -224,11 +224,26 @@ async def renew_lease(
 ) -> bool:
     """Record progress and extend the lease, only if this worker still holds it."""
     result = await session.execute(
+        renew_lease_statement(run_id, worker=worker, lease=lease, progress=progress, now=now, **counters)
+    )
+    return (getattr(result, "rowcount", 0) or 0) == 1
+
+
+def renew_lease_statement(
+    run_id: int,
+    *,
+    worker: str,
+    lease: dt.timedelta,
+    progress: dict[str, Any],
+    now: dt.datetime | None = None,
+    **counters: int,
+) -> Any:
+    """`renew_lease`'s UPDATE, values bound: it changes one row exactly when the lease is still held."""
+    return (
         update(SyncRun)
         .where(SyncRun.id == run_id, SyncRun.lease_owner == worker, SyncRun.status == "running")
         .values(lease_expires_at=(now or utcnow()) + lease, progress=progress, **counters)
     )
-    return (getattr(result, "rowcount", 0) or 0) == 1
 
 
 async def finish_run(

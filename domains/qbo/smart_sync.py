@@ -28,6 +28,7 @@ from sqlalchemy import Select, Table, select, update
 from domains.core import foreground
 from domains.core import repository as core
 from domains.core.db import Database
+from domains.core.driver_statements import DriverStatement, run_bound
 from domains.core.models import Business
 from domains.qbo import repository as repo
 from domains.qbo.client import QboClient
@@ -433,19 +434,48 @@ class SmartSyncService:
     async def _checkpoint(
         self, session: Any, run_id: int, progress: dict[str, Any], counters: dict[str, int]
     ) -> None:
-        entities_done = sum(1 for v in progress.get("entities", {}).values() if v.get("done"))
-        ok = await repo.renew_lease(
-            session,
-            run_id,
-            worker=self.worker_id,
-            lease=LEASE,
-            progress=progress,
-            now=self.clock.now(),
-            entities_done=entities_done,
-            rows_written=counters["rows_written"],
-            quarantined=counters["quarantined"],
-        )
+        ok = await repo.renew_lease(session, run_id, **self._lease_renewal(progress, counters))
         if not ok:
+            raise SyncLeaseLostError(run_id)
+
+    def _lease_renewal(self, progress: dict[str, Any], counters: dict[str, int]) -> dict[str, Any]:
+        """What `_checkpoint` records with the lease: the progress and the run's counters."""
+        return {
+            "worker": self.worker_id,
+            "lease": LEASE,
+            "progress": progress,
+            "now": self.clock.now(),
+            "entities_done": sum(1 for v in progress.get("entities", {}).values() if v.get("done")),
+            "rows_written": counters["rows_written"],
+            "quarantined": counters["quarantined"],
+        }
+
+    async def _checkpoint_by_writer(
+        self,
+        business_id: int,
+        run_id: int,
+        model: type[SyncedEntity],
+        kept: list[str],
+        progress: dict[str, Any],
+        counters: dict[str, int],
+    ) -> None:
+        """A page's bookkeeping when it has nothing to quarantine, release or delete: the rows kept
+        (`_touch`) and `_checkpoint`, as statements bound here and run by the database's writer process
+        in one transaction (this process is niced: holding the write lock, it would wait for a processor
+        while requests wait for the lock)."""
+        dialect = self.db.write_engine.dialect
+        statements = [*_touch_statements(business_id, model, kept, self.clock.now())]
+        statements.append(repo.renew_lease_statement(run_id, **self._lease_renewal(progress, counters)))
+        bound = []
+        for statement in statements:
+            compiled = DriverStatement.of(statement, dialect)
+            values = compiled.bound(None) if compiled is not None else None
+            if values is None:
+                raise RuntimeError(f"a checkpoint statement the driver cannot run: {statement}")
+            bound.append(values)
+        await foreground.yield_to_requests_before_writing()
+        counts = await self.db.write_in_one_trip(functools.partial(run_bound, bound))
+        if counts[-1] != 1:
             raise SyncLeaseLostError(run_id)
 
     async def _apply(
@@ -489,6 +519,15 @@ class SmartSyncService:
             await delete_entities(session, business_id, model, mapped.deleted)
             await repo.release_quarantine(session, business_id, entity, mapped.deleted)
         return _Applied(mapped.seen, written)
+
+    async def _plain(self, page: MappedPage, business_id: int, entity: str) -> bool:
+        """Whether a page written in parts leaves nothing to quarantine, release or delete: then its
+        bookkeeping is `_checkpoint_by_writer`'s. (Quarantine rows of a business change only in its
+        sync, which this run holds the lease of: read without the lock.)"""
+        if page.mapped.failed or page.mapped.deleted:
+            return False
+        async with self.db.read() as session:
+            return not await _any_quarantined(session, business_id, entity)
 
     async def _fetch_page(self, business_id: int, entity: str, position: int) -> list[msgspec.Raw]:
         statement = _page_query(entity, position)
@@ -579,7 +618,9 @@ class SmartSyncService:
         written: set[str] = set()
         # While the process serves requests, on SQLite: every row in parts of their own, each written in one
         # trip to the driver's thread, then the page's bookkeeping as a small write on the loop's thread.
-        # Either way the write lock is held for SQL alone, not across trips back to a busy event loop.
+        # Either way the write lock is held for SQL alone, not across trips back to a busy event loop. With
+        # a writer process (a sync process) the parts are its, and so is the bookkeeping of a page that is
+        # not its entity's last and has nothing to quarantine, release or delete (most pages).
         in_parts = self.db.is_sqlite and foreground.writes_meet_requests()
         while in_parts and len(last_part):
             part, last_part = last_part.split(SQLITE_WRITE_PART)
@@ -595,6 +636,13 @@ class SmartSyncService:
             counters["rows_written"] += len(stored)
             written.update(stored)
         last_page = len(page) < PAGE_SIZE
+        by_writer = self.db.bulk_writer is not None and in_parts and not last_page
+        if by_writer and await self._plain(page, business_id, entity):
+            kept = [qbo_id for qbo_id in page.mapped.seen if qbo_id not in written]
+            state["next_position"] = position + len(page)
+            state["fetched"] = int(state["fetched"]) + len(page)
+            await self._checkpoint_by_writer(business_id, run_id, model, kept, progress, counters)
+            return
         # What the sweep after the last page may delete is looked for before the write lock is taken: a scan
         # of every row of the entity, which inside the write held the lock every request waits for 7-15 ms.
         sweep_candidates = []
@@ -1005,15 +1053,22 @@ async def _report(callback: ProgressCallback | None, entity: str, done: int, tot
 async def _touch(
     session: Any, business_id: int, model: type[SyncedEntity], qbo_ids: list[str], now: dt.datetime
 ) -> None:
+    for statement in _touch_statements(business_id, model, qbo_ids, now):
+        await session.execute(statement)
+
+
+def _touch_statements(
+    business_id: int, model: type[SyncedEntity], qbo_ids: list[str], now: dt.datetime
+) -> list[Any]:
+    """The UPDATEs stamping rows a run saw but did not write (so the sweep keeps them), 500 at a time."""
     table = model.__table__
     assert isinstance(table, Table)
-    for start in range(0, len(qbo_ids), 500):
-        chunk = qbo_ids[start : start + 500]
-        await session.execute(
-            update(table)
-            .where(table.c.business_id == business_id, table.c.qbo_id.in_(chunk))
-            .values(synced_at=now)
-        )
+    return [
+        update(table)
+        .where(table.c.business_id == business_id, table.c.qbo_id.in_(qbo_ids[start : start + 500]))
+        .values(synced_at=now)
+        for start in range(0, len(qbo_ids), 500)
+    ]
 
 
 async def _any_quarantined(session: Any, business_id: int, entity: str) -> bool:

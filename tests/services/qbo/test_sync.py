@@ -7,12 +7,13 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, make_url, select, update
 from sqlalchemy.orm import selectinload
 
 from domains.ap.models import Bill, Vendor
 from domains.bank.models import Account
 from domains.core import foreground
+from domains.core.sqlite_writer import SqliteWriterProcess
 from domains.qbo import repository as repo
 from domains.qbo.models import SyncRun
 from domains.qbo.page_mapping import start_mapping_process
@@ -78,10 +79,7 @@ async def test_paging_stops_after_an_exact_multiple_of_1000(qbo_sqlite):
 
 async def test_a_full_sync_asks_for_no_page_past_the_end_of_an_entity(qbo_sqlite):
     qbo = qbo_sqlite
-    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
-    business_id, _ = await qbo.connected_business(
-        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
-    )
+    business_id = await _bulk_co(qbo)
     outcome = await qbo.smart_sync().sync_now(business_id, full=True)
     assert outcome.status == "succeeded", outcome.error
     assert await _count(qbo.db, Bill, business_id) == 2500
@@ -243,10 +241,7 @@ async def test_the_sweep_deletes_only_rows_still_untouched_when_it_writes(qbo):
 
 async def test_a_killed_sync_resumes_from_the_last_committed_page(qbo_sqlite):
     qbo = qbo_sqlite
-    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
-    business_id, _ = await qbo.connected_business(
-        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
-    )
+    business_id = await _bulk_co(qbo)
 
     class Killed(BaseException):
         """Stands in for the process dying: nothing below it gets to clean up."""
@@ -286,10 +281,7 @@ async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(
     its position only with the last, so a sync stopped after some parts resumes at that page and ends with
     each bill once."""
     qbo = qbo_sqlite
-    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
-    business_id, _ = await qbo.connected_business(
-        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
-    )
+    business_id = await _bulk_co(qbo)
 
     class Killed(BaseException):
         """Stands in for the process dying: nothing below it gets to clean up."""
@@ -332,6 +324,84 @@ async def test_a_sync_killed_between_the_parts_of_a_page_writes_that_page_again(
     bill_pages = qbo.traffic.queries("Bill")
     assert sum("STARTPOSITION 1 " in page for page in bill_pages) == 1, "never restarts from zero"
     assert sum("STARTPOSITION 1001 " in page for page in bill_pages) == 2, "the page it was writing, again"
+
+
+async def _bulk_co(qbo) -> int:
+    """A connected business whose sandbox company has 2,500 bills: three pages, two of them full."""
+    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 2501)]
+    entities = {"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
+    business_id, _ = await qbo.connected_business(entities=entities)
+    return business_id
+
+
+@pytest.fixture
+async def written_by_a_writer_process(qbo_sqlite):
+    """`qbo_sqlite` whose database sends `write_in_one_trip` to a writer process, as a sync process's does;
+    and what was sent there, by function name."""
+    qbo = qbo_sqlite
+    writer = SqliteWriterProcess(make_url(qbo.db.url).database, None, preload=("domains.models_registry",))
+    sent: list[str] = []
+    real_write = writer.write
+
+    async def write(work):
+        sent.append(work.func.__name__)
+        return await real_write(work)
+
+    writer.write = write  # what it is sent, noted; every write still runs there
+    qbo.db.bulk_writer = writer
+    try:
+        yield qbo, sent
+    finally:
+        qbo.db.bulk_writer = None
+        writer.stop()
+
+
+async def test_with_a_writer_process_a_page_and_its_checkpoint_are_written_there(written_by_a_writer_process):
+    qbo, sent = written_by_a_writer_process
+    business_id = await _bulk_co(qbo)
+    sync = qbo.smart_sync()
+    run_id = await sync.request_sync(business_id, full=True)
+
+    async with foreground.serving():  # as in `runway serve` with a request in progress
+        outcome = await sync.execute(run_id)
+
+    assert outcome.status == "succeeded"
+    assert await _count(qbo.db, Bill, business_id) == 2500
+    async with qbo.db.read() as session:
+        run = await session.get(SyncRun, run_id)
+    assert run.progress["entities"]["Bill"] == {"next_position": 2501, "fetched": 2500, "done": True}
+    assert run.rows_written >= 2500
+    # Bills' first two pages are full: their checkpoints went to the writer; the last page's did not
+    # (it sweeps and sets the cursor), nor did the single pages of the vendor and the accounts.
+    assert sent.count("run_bound") == 2
+    parts = 2 * -(-1000 // SQLITE_WRITE_PART) + -(-500 // SQLITE_WRITE_PART)  # pages of 1,000, 1,000, 500
+    assert sent.count("_upsert_on_sqlite_driver") == parts + 1  # and the vendor's page
+
+
+async def test_a_lease_lost_is_seen_by_a_checkpoint_in_the_writer_process(written_by_a_writer_process):
+    qbo, sent = written_by_a_writer_process
+    business_id = await _bulk_co(qbo)
+    sync = qbo.smart_sync(worker_id="worker-a")
+    run_id = await sync.request_sync(business_id, full=True)
+
+    async def lose_the_lease_on_the_first_bill_page(entity: str, done: int, total: int) -> None:
+        if entity == "Bill":
+            async with qbo.db.write() as session:
+                stolen = update(SyncRun).where(SyncRun.id == run_id).values(lease_owner="worker-b")
+                await session.execute(stolen)
+
+    async with foreground.serving():
+        outcome = await sync.execute(run_id, on_progress=lose_the_lease_on_the_first_bill_page)
+
+    assert outcome.status == "skipped", "the run stopped: another worker holds it"
+    assert "run_bound" in sent
+    async with qbo.db.read() as session:
+        run = await session.get(SyncRun, run_id)
+    assert run.lease_owner == "worker-b"
+    # The first page's position, recorded before the lease went; none over another worker's lease.
+    assert run.progress["entities"]["Bill"]["next_position"] == 1001
+    # It stopped at the second page, whose checkpoint found the lease gone, not at the third.
+    assert await _count(qbo.db, Bill, business_id) == 2000
 
 
 async def test_one_business_never_has_two_active_runs(qbo):
