@@ -109,19 +109,11 @@ class SyncProcess(PipedChild):
         await asyncio.to_thread(self._discard)
 
     def _discard(self) -> None:
-        process, runs = self._process, self._pipe
-        self._process = self._pipe = None
         in_flight, self._in_flight = self._in_flight, None
-        if process is not None and process.is_alive() and in_flight is not None:
-            process.terminate()  # the child cancels its run (see `_carry_out_runs`)
-        if runs is not None:
-            runs.close()  # an idle child reads the end of the pipe and ends
-        if process is None:
-            return
-        process.join(STOP_SECONDS)
-        if process.is_alive():
-            process.kill()
-            process.join()
+        if self.running and in_flight is not None:
+            assert self._process is not None
+            self._process.terminate()  # the child cancels its run (see `_carry_out_runs`)
+        self._end(STOP_SECONDS)  # an idle child reads the end of the pipe and ends
 
 
 def _sync_process_main(runs: Connection, settings: Settings, serving_state: Any) -> None:

@@ -28,6 +28,19 @@ class PipedChild:
     def _spawn(self, target: Callable[..., None], *args: Any, name: str, daemon: bool = False) -> None:
         self._process, self._pipe = spawn_with_pipe(self._context, target, *args, name=name, daemon=daemon)
 
+    def _end(self, join_seconds: float) -> None:
+        """Close this end of the pipe (a child waiting on it reads the end and returns), give the child
+        `join_seconds` to end, then kill it."""
+        process, pipe = self._process, self._pipe
+        self._process = self._pipe = None
+        if pipe is not None:
+            pipe.close()
+        if process is not None:
+            process.join(join_seconds)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
 
 def spawn_with_pipe(
     context: Any, target: Callable[..., None], *args: Any, name: str, daemon: bool = False

@@ -111,25 +111,34 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def configure_sqlite_connection(
+    connection: sqlite3.Connection, *, busy_timeout_ms: int, autocheckpoint: bool = True
+) -> None:
+    """The settings of every connection Runway opens on a SQLite file (the engines', the writer process's)."""
+    # Let SQLAlchemy (or the caller), not the driver, decide when transactions begin (BEGIN IMMEDIATE).
+    connection.isolation_level = None
+    cursor = connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    # WAL is a property of the file, kept once set. Setting it again is not free: while another process
+    # holds the write lock it fails at once ("database is locked"), so a connection opened then would.
+    cursor.execute("PRAGMA journal_mode")
+    if str(cursor.fetchone()[0]).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    if not autocheckpoint:
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # `Database` checkpoints in a thread instead
+    cursor.close()
+
+
 def _install_sqlite_pragmas(
     engine: Engine, *, immediate: bool, busy_timeout_ms: int = 10_000, autocheckpoint: bool = True
 ) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin (needed for BEGIN IMMEDIATE).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        # WAL is a property of the file, kept once set. Setting it again is not free: while another process
-        # holds the write lock it fails at once ("database is locked"), so a connection opened then would.
-        cursor.execute("PRAGMA journal_mode")
-        if str(cursor.fetchone()[0]).lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        if not autocheckpoint:
-            cursor.execute("PRAGMA wal_autocheckpoint=0")  # `Database` checkpoints in a thread instead
-        cursor.close()
+        configure_sqlite_connection(
+            dbapi_connection, busy_timeout_ms=busy_timeout_ms, autocheckpoint=autocheckpoint
+        )
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -200,7 +200,7 @@ async def yield_to_requests_before_writing(max_wait_seconds: float = MAX_WAIT_SE
         return
     deadline = time.monotonic() + max_wait_seconds
     # Another process's counter: there is nothing to await but time.
-    while _next_door[0] > 0 and time.monotonic() < deadline:  # noqa: ASYNC110
+    while serving_next_door() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(_NEXT_DOOR_POLL_SECONDS)
 
 

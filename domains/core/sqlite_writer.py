@@ -28,7 +28,7 @@ import structlog
 
 from domains.core import foreground
 from domains.core.child_processes import PipedChild
-from domains.core.db import in_write_transaction
+from domains.core.db import configure_sqlite_connection, in_write_transaction
 
 log = structlog.get_logger("runway.db.writer")
 
@@ -36,8 +36,6 @@ T = TypeVar("T")
 
 # How long a write waits for another connection's lock inside SQLite (the writer has nothing else to do).
 BUSY_TIMEOUT_MS = 10_000
-# How long the writer waits for the serving process's requests in progress before a write, at most.
-MAX_WAIT_SECONDS = foreground.MAX_WAIT_SECONDS
 # How long a stopping writer may take to finish the write it has before it is killed.
 STOP_SECONDS = 5.0
 
@@ -60,7 +58,7 @@ class SqliteWriterProcess(PipedChild):
         serving_state: Any,
         *,
         preload: Sequence[str] = (),
-        max_wait_seconds: float = MAX_WAIT_SECONDS,
+        max_wait_seconds: float = foreground.MAX_WAIT_SECONDS,
     ) -> None:
         self.database_path = database_path
         self._serving_state = serving_state
@@ -125,15 +123,7 @@ class SqliteWriterProcess(PipedChild):
     def stop(self, *, at_once: bool = False) -> None:
         """End the process: it reads the end of the pipe and returns (killed if it does not, in seconds;
         `at_once`: killed now)."""
-        process, pipe = self._process, self._pipe
-        self._process = self._pipe = None
-        if pipe is not None:
-            pipe.close()
-        if process is not None:
-            process.join(0 if at_once else STOP_SECONDS)
-            if process.is_alive():
-                process.kill()
-                process.join()
+        self._end(0 if at_once else STOP_SECONDS)
 
 
 async def _received(pipe: Connection) -> Any:
@@ -165,9 +155,7 @@ def _writer_main(
     if serving_state is not None:
         foreground.watch_serving_process(serving_state)
     database = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
-    database.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    database.execute("PRAGMA synchronous=NORMAL")
-    database.execute("PRAGMA foreign_keys=ON")
+    configure_sqlite_connection(database, busy_timeout_ms=BUSY_TIMEOUT_MS)
     try:
         while True:
             try:

@@ -212,20 +212,10 @@ async def claimable_run_ids(
     return list(rows)
 
 
-async def renew_lease(
-    session: AsyncSession,
-    run_id: int,
-    *,
-    worker: str,
-    lease: dt.timedelta,
-    progress: dict[str, Any],
-    now: dt.datetime | None = None,
-    **counters: int,
-) -> bool:
-    """Record progress and extend the lease, only if this worker still holds it."""
-    result = await session.execute(
-        renew_lease_statement(run_id, worker=worker, lease=lease, progress=progress, now=now, **counters)
-    )
+async def renew_lease(session: AsyncSession, run_id: int, **renewal: Any) -> bool:
+    """Record progress and extend the lease, only if this worker still holds it (`renewal`: the keywords
+    of `renew_lease_statement`)."""
+    result = await session.execute(renew_lease_statement(run_id, **renewal))
     return (getattr(result, "rowcount", 0) or 0) == 1
 
 

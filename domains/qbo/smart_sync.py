@@ -464,7 +464,7 @@ class SmartSyncService:
         in one transaction (this process is niced: holding the write lock, it would wait for a processor
         while requests wait for the lock)."""
         dialect = self.db.write_engine.dialect
-        statements = [*_touch_statements(business_id, model, kept, self.clock.now())]
+        statements = _touch_statements(business_id, model, kept, self.clock.now())
         statements.append(repo.renew_lease_statement(run_id, **self._lease_renewal(progress, counters)))
         bound = []
         for statement in statements:
