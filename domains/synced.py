@@ -732,25 +732,40 @@ async def delete_entities(
 ) -> int:
     """Delete one business's entities by QBO Id (deleted in QBO), with their lines; returns rows deleted."""
     table = model.__table__
+    deleted = 0
+    for statement in deletion_statements(business_id, model, qbo_ids):
+        result = await session.execute(statement)
+        if statement.table is table:
+            deleted += int(getattr(result, "rowcount", 0) or 0)
+    return deleted
+
+
+def deletion_statements(
+    business_id: int,
+    model: type[SyncedEntity],
+    qbo_ids: Iterable[str],
+    *,
+    untouched_since: dt.datetime | None = None,
+) -> list[Any]:
+    """The DELETEs of one business's entities by QBO Id, each chunk's lines before the chunk, values bound.
+    With `untouched_since`, only rows no write has stamped since then (`synced_at` before it) go."""
+    table = model.__table__
     assert isinstance(table, Table)
     rel = lines_relationship(model)
     ids = sorted(set(qbo_ids))
-    deleted = 0
+    statements: list[Any] = []
     for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        owned = select(table.c.id).where(table.c.business_id == business_id, table.c.qbo_id.in_(chunk))
+        where = [table.c.business_id == business_id, table.c.qbo_id.in_(ids[start : start + _CHUNK])]
+        if untouched_since is not None:
+            where.append(table.c.synced_at < untouched_since)
         if rel is not None:
             # Explicit rather than relying on ON DELETE CASCADE, which SQLite honours only with the pragma on.
             line_table = rel.target
             assert isinstance(line_table, Table)
-            await session.execute(
-                delete(line_table).where(line_table.c[_line_parent_column(rel)].in_(owned.scalar_subquery()))
-            )
-        result = await session.execute(
-            delete(table).where(table.c.business_id == business_id, table.c.qbo_id.in_(chunk))
-        )
-        deleted += int(getattr(result, "rowcount", 0) or 0)
-    return deleted
+            owned = select(table.c.id).where(*where).scalar_subquery()
+            statements.append(delete(line_table).where(line_table.c[_line_parent_column(rel)].in_(owned)))
+        statements.append(delete(table).where(*where))
+    return statements
 
 
 def dated_between(

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.data_versions import bump_data_version
-from domains.core.db import utcnow
+from domains.core.db import dialect_of, utcnow
 from domains.core.models import Business
 from domains.qbo.models import OAuthState, QboConnection, QboWrite, QuarantinedEntity, SyncCursor, SyncRun
 from domains.synced import json_safe
@@ -315,15 +316,22 @@ async def get_cursors(session: AsyncSession, business_id: int) -> dict[str, dt.d
 async def set_cursor(
     session: AsyncSession, business_id: int, entity: str, changed_since: dt.datetime
 ) -> None:
-    cursor = await session.scalar(
-        select(SyncCursor).where(SyncCursor.business_id == business_id, SyncCursor.entity == entity)
+    await session.execute(set_cursor_statement(dialect_of(session), business_id, entity, changed_since))
+
+
+def set_cursor_statement(
+    dialect: str, business_id: int, entity: str, changed_since: dt.datetime, now: dt.datetime | None = None
+) -> Any:
+    """`set_cursor`'s upsert on (business, entity), values bound."""
+    table = cast(Any, SyncCursor.__table__)
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(
+        business_id=business_id, entity=entity, changed_since=changed_since, updated_at=now or utcnow()
     )
-    if cursor is None:
-        session.add(SyncCursor(business_id=business_id, entity=entity, changed_since=changed_since))
-    else:
-        cursor.changed_since = changed_since
-        cursor.updated_at = utcnow()
-    await session.flush()
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.business_id, table.c.entity],
+        set_={"changed_since": statement.excluded.changed_since, "updated_at": statement.excluded.updated_at},
+    )
 
 
 # --- quarantine ----------------------------------------------------------------------------------

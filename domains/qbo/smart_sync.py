@@ -52,6 +52,7 @@ from domains.synced import (
     PreparedRows,
     SyncedEntity,
     delete_entities,
+    deletion_statements,
     get_entity,
     json_safe,
     upsert_alone_on_sqlite,
@@ -458,13 +459,15 @@ class SmartSyncService:
         kept: list[str],
         progress: dict[str, Any],
         counters: dict[str, int],
+        ending: Sequence[Any] = (),
     ) -> None:
         """A page's bookkeeping when it has nothing to quarantine, release or delete: the rows kept
-        (`_touch`) and `_checkpoint`, as statements bound here and run by the database's writer process
-        in one transaction (this process is niced: holding the write lock, it would wait for a processor
-        while requests wait for the lock)."""
+        (`_touch`), `ending` (after an entity's last page: the sweep and the cursor) and `_checkpoint`, as
+        statements bound here and run by the database's writer process in one transaction (this process
+        is niced: holding the write lock, it would wait for a processor while requests wait for the lock)."""
         dialect = self.db.write_engine.dialect
         statements = _touch_statements(business_id, model, kept, self.clock.now())
+        statements += ending
         statements.append(repo.renew_lease_statement(run_id, **self._lease_renewal(progress, counters)))
         bound = []
         for statement in statements:
@@ -636,18 +639,22 @@ class SmartSyncService:
             counters["rows_written"] += len(stored)
             written.update(stored)
         last_page = len(page) < PAGE_SIZE
-        by_writer = self.db.bulk_writer is not None and in_parts and not last_page
-        if by_writer and await self._plain(page, business_id, entity):
-            kept = [qbo_id for qbo_id in page.mapped.seen if qbo_id not in written]
-            state["next_position"] = position + len(page)
-            state["fetched"] = int(state["fetched"]) + len(page)
-            await self._checkpoint_by_writer(business_id, run_id, model, kept, progress, counters)
-            return
         # What the sweep after the last page may delete is looked for before the write lock is taken: a scan
         # of every row of the entity, which inside the write held the lock every request waits for 7-15 ms.
         sweep_candidates = []
         if last_page:
             sweep_candidates = await _stale_candidates(self.db, business_id, model, started_at)
+        by_writer = self.db.bulk_writer is not None and in_parts
+        if by_writer and await self._plain(page, business_id, entity):
+            kept = [qbo_id for qbo_id in page.mapped.seen if qbo_id not in written]
+            state["next_position"] = position + len(page)
+            state["fetched"] = int(state["fetched"]) + len(page)
+            ending = []
+            if last_page:
+                state["done"] = True
+                ending = self._entity_done_statements(business_id, entity, started_at, sweep_candidates)
+            await self._checkpoint_by_writer(business_id, run_id, model, kept, progress, counters, ending)
+            return
         await foreground.yield_to_requests_before_writing()
         async with self.db.write(small=in_parts) as session:
             applied = await self._apply(
@@ -671,10 +678,22 @@ class SmartSyncService:
             state["fetched"] = int(state["fetched"]) + len(page)
             if last_page:
                 state["done"] = True
-                # Rows QBO stopped returning were deleted there; this run touched all it saw.
-                await _sweep(session, business_id, model, started_at, sweep_candidates)
-                await repo.set_cursor(session, business_id, entity, started_at - CDC_OVERLAP)
+                ending = self._entity_done_statements(business_id, entity, started_at, sweep_candidates)
+                for statement in ending:
+                    await session.execute(statement)
             await self._checkpoint(session, run_id, progress, counters)
+
+    def _entity_done_statements(
+        self, business_id: int, entity: str, started_at: dt.datetime, sweep_candidates: Sequence[str]
+    ) -> list[Any]:
+        """After an entity's last page, once its rows are written and touched: the sweep (rows QBO stopped
+        returning were deleted there; this run touched all it saw) and the cursor incremental syncs go on
+        from."""
+        statements = _sweep_statements(business_id, MAPPERS[entity].model, started_at, sweep_candidates)
+        dialect = self.db.write_engine.dialect.name
+        cursor = started_at - CDC_OVERLAP
+        statements.append(repo.set_cursor_statement(dialect, business_id, entity, cursor, self.clock.now()))
+        return statements
 
     async def _incremental(
         self,
@@ -1083,28 +1102,19 @@ async def _any_quarantined(session: Any, business_id: int, entity: str) -> bool:
 async def _stale_candidates(
     db: Database, business_id: int, model: type[SyncedEntity], started_at: dt.datetime
 ) -> list[str]:
-    """The entity's rows this run has not touched yet, read without the write lock: all `_sweep` may delete
-    (a row's `synced_at` only moves forward, and rows added meanwhile are stamped after `started_at`)."""
+    """The entity's rows this run has not touched yet, read without the write lock: all that
+    `_sweep_statements` may delete (a row's `synced_at` only moves forward, and rows added meanwhile are
+    stamped after `started_at`)."""
     async with db.read() as session:
         return list(await session.scalars(_untouched_ids(model, business_id, started_at)))
 
 
-async def _sweep(
-    session: Any,
-    business_id: int,
-    model: type[SyncedEntity],
-    started_at: dt.datetime,
-    candidates: Sequence[str],
-) -> None:
-    """Delete those of `candidates` (`_stale_candidates`) still untouched since `started_at`: QBO no longer
-    returns them. Inside the page's write: the rows it wrote are touched by now."""
-    untouched = _untouched_ids(model, business_id, started_at)
-    ids: list[str] = []
-    for start in range(0, len(candidates), _SWEEP_CHUNK):
-        chunk = candidates[start : start + _SWEEP_CHUNK]
-        ids += await session.scalars(untouched.where(model.__table__.c.qbo_id.in_(chunk)))
-    if ids:
-        await delete_entities(session, business_id, model, ids)
+def _sweep_statements(
+    business_id: int, model: type[SyncedEntity], started_at: dt.datetime, candidates: Sequence[str]
+) -> list[Any]:
+    """The DELETEs of those of `candidates` (`_stale_candidates`) still untouched since `started_at`: QBO no
+    longer returns them. Run inside the write of the entity's last page: the rows it wrote are touched."""
+    return deletion_statements(business_id, model, candidates, untouched_since=started_at)
 
 
 def _untouched_ids(
@@ -1114,10 +1124,6 @@ def _untouched_ids(
     table = model.__table__
     assert isinstance(table, Table)
     return select(table.c.qbo_id).where(table.c.business_id == business_id, table.c.synced_at < started_at)
-
-
-# Candidates looked up again per statement in `_sweep`: under SQLite's default limit of bound parameters.
-_SWEEP_CHUNK = 500
 
 
 async def _local(session: Any, business_id: int, entity: str, qbo_id: str | None) -> dict[str, Any] | None:

@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import func, make_url, select, update
 from sqlalchemy.orm import selectinload
 
-from domains.ap.models import Bill, Vendor
+from domains.ap.models import Bill, BillLine, Vendor
 from domains.bank.models import Account
 from domains.core import foreground
 from domains.core.sqlite_writer import SqliteWriterProcess
 from domains.qbo import repository as repo
-from domains.qbo.models import SyncRun
+from domains.qbo.models import SyncCursor, SyncRun
 from domains.qbo.page_mapping import start_mapping_process
-from domains.qbo.smart_sync import SQLITE_WRITE_PART, _stale_candidates, _sweep
+from domains.qbo.smart_sync import CDC_OVERLAP, SQLITE_WRITE_PART, _stale_candidates, _sweep_statements
 from tests.support.qbo import bank_account, bill, vendor
 
 pytestmark = pytest.mark.anyio
@@ -233,7 +233,8 @@ async def test_the_sweep_deletes_only_rows_still_untouched_when_it_writes(qbo):
             .values(synced_at=started_at)
         )
     async with qbo.db.write() as session:
-        await _sweep(session, business_id, Vendor, started_at, candidates)
+        for statement in _sweep_statements(business_id, Vendor, started_at, candidates):
+            await session.execute(statement)
     async with qbo.db.read() as session:
         left = await session.scalars(select(Vendor.qbo_id).where(Vendor.business_id == business_id))
         assert sorted(left) == ["1", "3"]
@@ -371,11 +372,54 @@ async def test_with_a_writer_process_a_page_and_its_checkpoint_are_written_there
         run = await session.get(SyncRun, run_id)
     assert run.progress["entities"]["Bill"] == {"next_position": 2501, "fetched": 2500, "done": True}
     assert run.rows_written >= 2500
-    # Bills' first two pages are full: their checkpoints went to the writer; the last page's did not
-    # (it sweeps and sets the cursor), nor did the single pages of the vendor and the accounts.
-    assert sent.count("run_bound") == 2
+    # Every page's checkpoint went there: the bills' three, and the one page of each of the other twelve
+    # entities (the vendor's, and eleven empty ones).
+    assert sent.count("run_bound") == 3 + 12
     parts = 2 * -(-1000 // SQLITE_WRITE_PART) + -(-500 // SQLITE_WRITE_PART)  # pages of 1,000, 1,000, 500
     assert sent.count("_upsert_on_sqlite_driver") == parts + 1  # and the vendor's page
+
+
+async def test_with_a_writer_process_the_last_page_sweeps_and_sets_the_cursor_there(
+    written_by_a_writer_process,
+):
+    qbo, sent = written_by_a_writer_process
+    business_id, realm_id = await qbo.connected_business(
+        entities={
+            "Vendor": [vendor("1", "Paper Co")],
+            "Bill": [bill("10", "1", "1.00", "2026-10-01"), bill("11", "1", "2.00", "2026-10-02")],
+        }
+    )
+    sync = qbo.smart_sync()
+    await sync.sync_now(business_id)
+    current = (await qbo.qbo(realm_id, "SELECT * FROM Bill WHERE Id = '10'"))["Bill"][0]
+    await qbo.qbo_write(realm_id, "Bill", {"Id": "10", "SyncToken": current["SyncToken"]}, operation="delete")
+    qbo.clock.advance(5)
+    before = await _bill_cursor(qbo.db, business_id)
+    starting = qbo.clock.now()
+    sent.clear()
+
+    async with foreground.serving():
+        outcome = await sync.sync_now(business_id, full=True)
+
+    assert outcome.status == "succeeded", outcome.error
+    assert "run_bound" in sent
+    async with qbo.db.read() as session:
+        left = await session.scalars(select(Bill.qbo_id).where(Bill.business_id == business_id))
+        assert list(left) == ["11"], "the bill deleted in QBO while we were away is gone, with its lines"
+        lines = await session.scalar(select(func.count()).select_from(BillLine))
+    assert lines == 1
+    after = await _bill_cursor(qbo.db, business_id)
+    assert after > before
+    assert after >= starting - CDC_OVERLAP, "incremental syncs go on from this sync's start"
+
+
+async def _bill_cursor(db, business_id: int) -> dt.datetime:
+    async with db.read() as session:
+        return await session.scalar(
+            select(SyncCursor.changed_since).where(
+                SyncCursor.business_id == business_id, SyncCursor.entity == "Bill"
+            )
+        )
 
 
 async def test_a_lease_lost_is_seen_by_a_checkpoint_in_the_writer_process(written_by_a_writer_process):
