@@ -373,31 +373,58 @@ def _returns_rows_one_by_one(dialect: Dialect) -> bool:
 @functools.lru_cache(maxsize=64)
 def _upsert_sql(rows: _DriverRows, count: int) -> str:
     """INSERT of `count` rows ... ON CONFLICT (business_id, qbo_id) DO UPDATE unless the stored SyncToken
-    is higher: the rule `upsert_entities` documents, in the driver's own SQL. On PostgreSQL it ends with
-    RETURNING id, qbo_id (the rows written); SQLite reads them back with `_written_sql` instead."""
+    is higher (on SQLite: or the same, with the same values): the rule `upsert_entities` documents, in
+    the driver's own SQL. On PostgreSQL it ends with RETURNING id, qbo_id (the rows written); SQLite reads
+    them back with `_written_sql` instead."""
     q = rows.quote
     table = rows.dialect.identifier_preparer.format_table(rows.table)
     updated = [key for key in (*rows.leading, *rows.columns) if key not in {"business_id", "qbo_id"}]
     assignments = ", ".join(f"{q(key)} = excluded.{q(key)}" for key in updated)
-    token, excluded_token = f"{table}.{q('sync_token')}", f"excluded.{q('sync_token')}"
+    stored_token = f"CAST({table}.{q('sync_token')} AS BIGINT)"
+    token = f"CAST(excluded.{q('sync_token')} AS BIGINT)"
+    if rows.dialect.name == "sqlite":
+        # The same version is rewritten only if anything stored would differ (mapped differently since).
+        compared = [key for key in rows.columns if key not in {"qbo_id", "sync_token"}]
+        stored = ", ".join(f"{table}.{q(key)}" for key in compared)
+        delivered = ", ".join(f"excluded.{q(key)}" for key in compared)
+        rewrite = (
+            f"{stored_token} < {token} OR ({stored_token} = {token} AND ({stored}) IS NOT ({delivered}))"
+        )
+    else:
+        rewrite = f"{stored_token} <= {token}"
     returning = "" if _returns_rows_one_by_one(rows.dialect) else f" RETURNING {q('id')}, {q('qbo_id')}"
     return (
         f"INSERT INTO {table} ({rows.column_list()}) VALUES {rows.values_markers(count)} "  # noqa: S608
         f"ON CONFLICT ({q('business_id')}, {q('qbo_id')}) DO UPDATE SET {assignments} "
-        f"WHERE CAST({token} AS BIGINT) <= CAST({excluded_token} AS BIGINT){returning}"
+        f"WHERE {rewrite}{returning}"
     )
 
 
 @functools.lru_cache(maxsize=64)
 def _written_sql(rows: _DriverRows, count: int) -> str:
-    """SQLite: the id, qbo_id and SyncToken of one business's rows with `count` qbo_ids, as one JSON text
-    in one result row (parameters: business_id, then the qbo_ids)."""
+    """SQLite: the id, qbo_id and SyncToken of one business's rows with `count` qbo_ids, and whether the
+    upsert wrote each (its `synced_at` is the upsert's), as one JSON text in one result row (parameters:
+    the upsert's synced_at, business_id, then the qbo_ids)."""
     q = rows.quote
     table = rows.dialect.identifier_preparer.format_table(rows.table)
     marks = ", ".join(["?"] * count)
     return (
-        f"SELECT json_group_array(json_array({q('id')}, {q('qbo_id')}, {q('sync_token')})) "  # noqa: S608
+        "SELECT json_group_array(json_array("  # noqa: S608
+        f"{q('id')}, {q('qbo_id')}, {q('sync_token')}, {q('synced_at')} = ?)) "
         f"FROM {table} WHERE {q('business_id')} = ? AND {q('qbo_id')} IN ({marks})"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _stamp_sql(rows: _DriverRows, count: int) -> str:
+    """SQLite: stamp `synced_at` on one business's rows with `count` qbo_ids (parameters: synced_at,
+    business_id, then the qbo_ids)."""
+    q = rows.quote
+    table = rows.dialect.identifier_preparer.format_table(rows.table)
+    marks = ", ".join(["?"] * count)
+    return (
+        f"UPDATE {table} SET {q('synced_at')} = ? "  # noqa: S608
+        f"WHERE {q('business_id')} = ? AND {q('qbo_id')} IN ({marks})"
     )
 
 
@@ -572,8 +599,11 @@ async def upsert_entities(
 
     A row whose SyncToken is lower (as an integer) than the stored one is ignored: it is an older version
     delivered late (webhooks and CDC can arrive out of order). An equal SyncToken rewrites the row, so
-    re-running a sync is harmless. Rows written get `synced_at` (default: now). Runs inside the caller's
-    transaction. `rows` may come from `prepare_rows` for this model and the session's dialect.
+    re-running a sync is harmless; on SQLite only if anything the row stores would differ (a row mapped
+    differently since): one stored exactly as delivered is only stamped and keeps its lines, since every
+    row rewritten holds the database's one write lock longer. Rows written or stamped get `synced_at`
+    (default: now) and are returned. Runs inside the caller's transaction. `rows` may come from
+    `prepare_rows` for this model and the session's dialect.
     """
     dialect = session.get_bind().dialect
     if isinstance(rows, PreparedRows):
@@ -637,6 +667,7 @@ def _upsert_on_sqlite_driver(
     All of it on the driver's thread in one trip: each trip back to the event loop waits for the loop,
     which on a serving process is busy with requests, and every wait was spent holding the write lock."""
     driver = prepared.driver
+    synced_at = leading[1]
     statements: list[tuple[str, tuple[Any, ...]]] = []
     sent_by_statement: list[dict[str, int]] = []
     start = 0
@@ -650,18 +681,25 @@ def _upsert_on_sqlite_driver(
             )
         )
         start += count
-        statements += [(sql, params), (_written_sql(driver, len(sent)), (business_id, *sent))]
+        statements += [(sql, params), (_written_sql(driver, len(sent)), (synced_at, business_id, *sent))]
         sent_by_statement.append(sent)
     found = _execute_all(statements, database)
     stored: dict[str, int] = {}
+    unchanged: list[str] = []
     for text, sent in zip(found, sent_by_statement, strict=True):
-        stored.update(
-            (qbo_id, row_id)
-            for row_id, qbo_id, token in msgspec.json.decode(text)
-            if int(token) == sent.get(qbo_id)
-        )
-    _execute_all(list(_line_statements(prepared, business_id, stored)), database)
-    return list(stored)
+        for row_id, qbo_id, token, written in msgspec.json.decode(text):
+            if int(token) == sent.get(qbo_id):
+                if written:
+                    stored[qbo_id] = row_id
+                else:
+                    unchanged.append(qbo_id)
+    # Rows already stored as delivered keep their lines and are only stamped, so that the sweep keeps them.
+    stamps = [
+        (_stamp_sql(driver, len(chunk)), (synced_at, business_id, *chunk))
+        for chunk in (unchanged[i : i + _CHUNK] for i in range(0, len(unchanged), _CHUNK))
+    ]
+    _execute_all([*_line_statements(prepared, business_id, stored), *stamps], database)
+    return [*stored, *unchanged]
 
 
 def _execute_all(statements: Sequence[tuple[str, tuple[Any, ...]]], database: Any) -> list[Any]:

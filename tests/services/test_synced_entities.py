@@ -6,6 +6,7 @@ Runs on a real SQLite file in tmp_path through `Database`, so the pragmas and BE
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +59,10 @@ def db(database: Database) -> Database:
 
 @pytest.fixture
 async def businesses(db: Database) -> tuple[int, int]:
+    return await _two_businesses(db)
+
+
+async def _two_businesses(db: Database) -> tuple[int, int]:
     async with db.write() as session:
         alice, bob = Business(name="Alice's Bakery"), Business(name="Bob's Bikes")
         session.add_all([alice, bob])
@@ -91,6 +96,58 @@ async def test_upsert_twice_is_idempotent(db: Database, businesses: tuple[int, i
         assert [line.position for line in bill.lines] == [0, 1]
         assert bill.raw["DocNumber"] == "NL-8812"
         assert bill.qbo_updated_at.tzinfo is not None
+
+
+async def test_on_sqlite_a_row_stored_as_delivered_is_only_stamped(
+    sqlite_database: Database,
+) -> None:
+    """A full sync of unchanged books: each row is stamped for the sweep, its lines left as they are."""
+    db = sqlite_database
+    alice, _ = await _two_businesses(db)
+    first, later = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    async with db.write() as session:
+        await upsert_entities(session, alice, Bill, [bill_row()], synced_at=first)
+    lines_before = await _line_ids(db)
+    async with db.write() as session:
+        written = await upsert_entities(session, alice, Bill, [bill_row()], synced_at=later)
+    assert written == ["25"], "stamped rows count as seen, so the sweep keeps them"
+    assert await _line_ids(db) == lines_before, "the lines were not deleted and written again"
+    async with db.read() as session:
+        bill = await get_bill(session, alice, "25")
+        assert bill is not None
+        assert bill.synced_at == later
+
+
+async def test_the_same_sync_token_with_other_values_is_rewritten(
+    db: Database, businesses: tuple[int, int]
+) -> None:
+    """The same version mapped differently (a newer Runway): what is stored follows what is delivered."""
+    alice, _ = businesses
+    async with db.write() as session:
+        await upsert_entities(session, alice, Bill, [bill_row()])
+    one_line = [
+        {
+            "Id": "7",
+            "Amount": Decimal("1602.67"),
+            "DetailType": "AccountBasedExpenseLineDetail",
+            "AccountBasedExpenseLineDetail": {"AccountRef": {"name": "Supplies", "value": "20"}},
+        }
+    ]
+    async with db.write() as session:
+        written = await upsert_entities(
+            session, alice, Bill, [bill_row(Balance=Decimal("1.00"), Line=one_line)]
+        )
+    assert written == ["25"]
+    async with db.read() as session:
+        bill = await get_bill(session, alice, "25", with_lines=True)
+        assert bill is not None
+        assert (bill.sync_token, bill.balance_cents) == ("2", 100)
+        assert [line.line_id for line in bill.lines] == ["7"]
+
+
+async def _line_ids(db: Database) -> list[int]:
+    async with db.read() as session:
+        return list(await session.scalars(select(BillLine.id).order_by(BillLine.id)))
 
 
 async def test_duplicates_in_one_batch_keep_the_newest(db: Database, businesses: tuple[int, int]) -> None:
