@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import os
 import signal
 from multiprocessing.connection import Connection
@@ -37,6 +38,7 @@ from domains.core.db import Database, is_sqlite
 from domains.core.sqlite_writer import SqliteWriterProcess
 from domains.qbo.page_mapping import ready_mapping_process, stop_mapping_process
 from domains.qbo.smart_sync import SyncOutcome
+from domains.synced import ready_to_restore
 
 log = structlog.get_logger("runway.qbo.sync_process")
 
@@ -44,8 +46,6 @@ log = structlog.get_logger("runway.qbo.sync_process")
 # priority there is: at 15 the sync's processor time still added half again to a request's p99 here. Its
 # writes, which hold the lock requests wait for, run in the writer process at the server's priority.
 NICENESS = 19
-# What the writer process imports as it starts: the modules of the writes it is sent (the synced models).
-WRITER_PRELOAD = ("domains.models_registry", "domains.synced")
 # How long a stopping server waits for the child to finish on its own before it is terminated.
 STOP_SECONDS = 5.0
 
@@ -138,10 +138,12 @@ def _writer_process(settings: Settings, serving_state: Any) -> SqliteWriterProce
     """On a SQLite file, the process that runs the sync's bulk writes (`domains.core.sqlite_writer`)."""
     if not is_sqlite(settings.database_url):
         return None
-    path = make_url(settings.database_url).database
-    if not path or path == ":memory:":
+    url = make_url(settings.database_url)
+    if not url.database or url.database == ":memory:":
         return None
-    writer = SqliteWriterProcess(path, serving_state, preload=WRITER_PRELOAD)
+    # What it is sent are parts of pages of synced rows, prepared for the engine's dialect.
+    warm_up = functools.partial(ready_to_restore, url.drivername)
+    writer = SqliteWriterProcess(url.database, serving_state, warm_up=warm_up)
     writer.start()
     return writer
 

@@ -315,6 +315,16 @@ def dialect_name(dialect: Dialect) -> str:
     return f"{dialect.name}+{dialect.driver}"
 
 
+def ready_to_restore(dialect_name: str) -> None:
+    """Load now what `PreparedRows` sent from another process need to be restored and written here (every
+    model, the dialect): in a writer process as it starts, so that its first write costs what the next
+    one does."""
+    from domains.models_registry import import_all_models  # it imports this module's users
+
+    import_all_models()
+    driver_dialect(dialect_name)
+
+
 @functools.lru_cache(maxsize=8)
 def driver_dialect(name: str) -> Dialect:
     """The dialect `name` ("sqlite+aiosqlite", ...) configured as `Database` configures its engines, so

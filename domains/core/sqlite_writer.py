@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import pickle
 import signal
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -48,22 +47,22 @@ class SqliteWriterProcess(PipedChild):
     """The parent's side: one write at a time, sent over a pipe and awaited without blocking the loop.
 
     `database_path` is the SQLite file; `serving_state` the serving process's shared requests in progress
-    (`foreground.share_serving_state`), or None; `preload` modules the writer imports when it starts (what
-    the callables it will be sent need), so the first write does not wait for them; `max_wait_seconds`
-    the longest a write waits for the requests in progress."""
+    (`foreground.share_serving_state`), or None; `warm_up` what the writer calls as it starts, to load
+    what the work it will be sent needs (modules, dialects), so that the first write costs what the next
+    does; `max_wait_seconds` the longest a write waits for the requests in progress."""
 
     def __init__(
         self,
         database_path: str,
         serving_state: Any,
         *,
-        preload: Sequence[str] = (),
+        warm_up: Callable[[], object] | None = None,
         max_wait_seconds: float = foreground.MAX_WAIT_SECONDS,
     ) -> None:
         self.database_path = database_path
         self._serving_state = serving_state
         self._max_wait_seconds = max_wait_seconds
-        self._preload = tuple(preload)
+        self._warm_up = warm_up
         super().__init__()
         self._lock: asyncio.Lock | None = None
 
@@ -76,7 +75,7 @@ class SqliteWriterProcess(PipedChild):
             _writer_main,
             self.database_path,
             self._serving_state,
-            self._preload,
+            self._warm_up,
             self._max_wait_seconds,
             name="runway-writer",
             daemon=True,
@@ -145,13 +144,13 @@ def _writer_main(
     pipe: Connection,
     database_path: str,
     serving_state: Any,
-    preload: Sequence[str],
+    warm_up: Callable[[], object] | None,
     max_wait_seconds: float,
 ) -> None:
     """The child: runs each write it is sent until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the group; the parent stops this one
-    for module in preload:
-        importlib.import_module(module)
+    if warm_up is not None:
+        warm_up()
     if serving_state is not None:
         foreground.watch_serving_process(serving_state)
     database = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)

@@ -25,7 +25,7 @@ from domains.core.models import AuditLog, Firm
 from domains.core.sqlite_writer import SqliteWriterProcess, WriterProcessError
 from domains.qbo.client import encode_body, split_query_page
 from domains.qbo.page_mapping import map_page_in_turns
-from domains.synced import upsert_alone_on_sqlite
+from domains.synced import ready_to_restore, upsert_alone_on_sqlite
 from tests.support.qbo import bill
 
 pytestmark = pytest.mark.anyio
@@ -80,7 +80,9 @@ async def beside_a_busy_server(sqlite_url: str, *, max_wait_seconds: float):
 async def written_elsewhere(sqlite_url: str):
     """A database whose `write_in_one_trip` goes to a writer process, as in a sync process."""
     db = Database(sqlite_url)
-    writer = SqliteWriterProcess(path_of(sqlite_url), None, preload=("domains.models_registry",))
+    writer = SqliteWriterProcess(
+        path_of(sqlite_url), None, warm_up=functools.partial(ready_to_restore, "sqlite+aiosqlite")
+    )
     writer.start()
     db.bulk_writer = writer
     try:

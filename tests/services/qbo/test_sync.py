@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from domains.qbo import repository as repo
 from domains.qbo.models import SyncCursor, SyncRun
 from domains.qbo.page_mapping import start_mapping_process
 from domains.qbo.smart_sync import CDC_OVERLAP, SQLITE_WRITE_PART, _stale_candidates, _sweep_statements
+from domains.synced import ready_to_restore
 from tests.support.qbo import bank_account, bill, vendor
 
 pytestmark = pytest.mark.anyio
@@ -340,7 +342,9 @@ async def written_by_a_writer_process(qbo_sqlite):
     """`qbo_sqlite` whose database sends `write_in_one_trip` to a writer process, as a sync process's does;
     and what was sent there, by function name."""
     qbo = qbo_sqlite
-    writer = SqliteWriterProcess(make_url(qbo.db.url).database, None, preload=("domains.models_registry",))
+    writer = SqliteWriterProcess(
+        make_url(qbo.db.url).database, None, warm_up=functools.partial(ready_to_restore, "sqlite+aiosqlite")
+    )
     sent: list[str] = []
     real_write = writer.write
 
