@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import json
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -27,9 +28,10 @@ from aiosqlite.context import contextmanager as aiosqlite_result
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
+    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
@@ -385,6 +387,31 @@ class RowWriter(RowReader, Protocol):
     def get_bind(self) -> Any: ...
 
 
+# A pooled PostgreSQL connection idle this long is pinged before it is used again (see below).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_connections_left_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle in the pool: SQLAlchemy's pre-ping checks
+    every checkout, and on asyncpg its ping is three round trips (BEGIN, a statement, ROLLBACK), each
+    read and write of a request paying them. A connection back in use within a second is alive but for a
+    server that went away in that second: its request then fails, and the pool starts afresh."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _now_idle(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", float("-inf")) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # any failure: the pool replaces the connection and tries again
+            raise DisconnectionError(str(exc)) from exc
+
+
 def dialect_of(session: RowWriter) -> str:
     """The database dialect's name ("sqlite", "postgresql") of a session or quick writer."""
     return str(session.get_bind().dialect.name)
@@ -513,6 +540,7 @@ class Database:
             # (An in-memory database is one per connection: there they use the engines above.)
             self.quick_engine: Engine | None = None
             self.quick_write_engine: Engine | None = None
+            self._quick_reads: AsyncEngine = self.read_engine  # an in-memory database's
             if database != ":memory:":
                 self.quick_engine = _sync_sqlite_engine(database, pool_size=8, options=engine_options)
                 self.quick_write_engine = _sync_sqlite_engine(database, pool_size=2, options=engine_options)
@@ -522,11 +550,13 @@ class Database:
                     self.quick_write_engine, immediate=True, busy_timeout_ms=0, autocheckpoint=auto
                 )
         else:
-            engine = create_async_engine(
-                url, pool_pre_ping=True, pool_size=10, max_overflow=10, **engine_options
-            )
+            engine = create_async_engine(url, pool_size=10, max_overflow=10, **engine_options)
+            _ping_connections_left_idle(engine.sync_engine)
             self.read_engine = self.write_engine = self.small_write_engine = engine
             self.quick_engine = self.quick_write_engine = None
+            # `quick_read` needs no transaction here: at READ COMMITTED each statement sees the newest
+            # commits either way, and BEGIN and ROLLBACK were two more round trips per request.
+            self._quick_reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._small_write_sessions = async_sessionmaker(self.small_write_engine, expire_on_commit=False)
@@ -580,7 +610,7 @@ class Database:
         request starts with: its session, its user, the register entry an action is about. On SQLite it
         runs on a synchronous connection, on the loop's thread as every SQLite read does."""
         if self.quick_engine is None:
-            async with self.read_engine.connect() as connection:
+            async with self._quick_reads.connect() as connection:
                 yield _AsyncRowReader(connection)
             return
         with self.quick_engine.connect() as connection:  # closing it rolls the transaction back

@@ -1,4 +1,5 @@
-"""Service tests (domain core database): how SQLite reads and writes behave beside another writer.
+"""Service tests (domain core database): how SQLite reads and writes behave beside another writer, and
+what a PostgreSQL pool does when the server drops its connections.
 
 Runs on a real, migrated SQLite file. Another process's writer is stood in for by a plain `sqlite3`
 connection holding the write lock, which is what another app instance or `runway worker` does.
@@ -235,4 +236,39 @@ async def test_a_write_on_the_loop_thread_waits_for_another_process_lock_without
     finally:
         ticker.cancel()
         other.close()
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_pooled_connections_the_server_dropped_are_replaced(pg_url: str) -> None:
+    """The server restarted, or closed idle connections: a request after that still gets its answer,
+    from reads and from writes, although the pool held connections that are gone."""
+    db = Database(pg_url)
+    try:
+        async with db.write() as session:
+            await core.get_or_create_firm(session, "Before the drop")
+        async with db.quick_read() as reader, db.read() as session:  # two connections in the pool
+            await reader.execute(select(func.count()).select_from(Firm))
+            await session.scalar(select(func.count()).select_from(Firm))
+        dropped = Database(pg_url)
+        try:
+            async with dropped.write() as session:
+                ended = await session.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        finally:
+            await dropped.dispose()
+        assert (ended or 0) >= 2, "the two pooled connections were ended"
+        await asyncio.sleep(1.2)  # idle in the pool long enough to be checked before use
+
+        async with db.quick_read() as reader:
+            assert (await reader.execute(select(func.count()).select_from(Firm))).scalar() == 1
+        async with db.write() as session:
+            await core.get_or_create_firm(session, "After the drop")
+        async with db.read() as session:
+            assert await session.scalar(select(func.count()).select_from(Firm)) == 2
+    finally:
         await db.dispose()
