@@ -45,6 +45,17 @@ def fixture_entity(name: str, key: str) -> dict[str, Any]:
     return obj
 
 
+# The fixture bill's two lines replaced by this one.
+ONE_NEW_LINE = [
+    {
+        "Id": "7",
+        "Amount": Decimal("1602.67"),
+        "DetailType": "AccountBasedExpenseLineDetail",
+        "AccountBasedExpenseLineDetail": {"AccountRef": {"name": "Supplies", "value": "20"}},
+    }
+]
+
+
 def bill_row(**changes: Any) -> EntityRow:
     obj = copy.deepcopy(fixture_entity("bill.json", "Bill"))
     obj.update(changes)
@@ -125,17 +136,9 @@ async def test_the_same_sync_token_with_other_values_is_rewritten(
     alice, _ = businesses
     async with db.write() as session:
         await upsert_entities(session, alice, Bill, [bill_row()])
-    one_line = [
-        {
-            "Id": "7",
-            "Amount": Decimal("1602.67"),
-            "DetailType": "AccountBasedExpenseLineDetail",
-            "AccountBasedExpenseLineDetail": {"AccountRef": {"name": "Supplies", "value": "20"}},
-        }
-    ]
     async with db.write() as session:
         written = await upsert_entities(
-            session, alice, Bill, [bill_row(Balance=Decimal("1.00"), Line=one_line)]
+            session, alice, Bill, [bill_row(Balance=Decimal("1.00"), Line=ONE_NEW_LINE)]
         )
     assert written == ["25"]
     async with db.read() as session:
@@ -182,16 +185,8 @@ async def test_newer_version_replaces_lines(db: Database, businesses: tuple[int,
     alice, _ = businesses
     async with db.write() as session:
         await upsert_entities(session, alice, Bill, [bill_row()])
-    new_lines = [
-        {
-            "Id": "7",
-            "Amount": Decimal("1602.67"),
-            "DetailType": "AccountBasedExpenseLineDetail",
-            "AccountBasedExpenseLineDetail": {"AccountRef": {"name": "Supplies", "value": "20"}},
-        }
-    ]
     async with db.write() as session:
-        await upsert_entities(session, alice, Bill, [bill_row(SyncToken="3", Line=new_lines, Balance=0)])
+        await upsert_entities(session, alice, Bill, [bill_row(SyncToken="3", Line=ONE_NEW_LINE, Balance=0)])
     async with db.read() as session:
         bill = await get_bill(session, alice, "25", with_lines=True)
         open_bills = await list_open_bills(session, alice)
