@@ -117,7 +117,8 @@ async def test_on_sqlite_a_row_stored_as_delivered_is_only_stamped(
     alice, _ = await _two_businesses(db)
     first, later = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
     async with db.write() as session:
-        await upsert_entities(session, alice, Bill, [bill_row()], synced_at=first)
+        # Another bill's lines after bill 25's: lines written again would get new ids after them.
+        await upsert_entities(session, alice, Bill, [bill_row(), bill_row(Id="26")], synced_at=first)
     lines_before = await _line_ids(db)
     async with db.write() as session:
         written = await upsert_entities(session, alice, Bill, [bill_row()], synced_at=later)
