@@ -36,7 +36,7 @@ from bench.client import LoopbackClient
 from bench.load import LoadResult, Req, RequestFactory, interleaved, merge, open_loop
 from bench.postgres import throwaway_cluster
 from bench.registry import BenchContext, Report, at_most, benchmark, log
-from bench.screens import business_id_from, open_bills_company, report_ratios, serial_ms
+from bench.screens import business_id_from, open_bills_company, report_ratios, serial_ms, settle_writes
 from bench.servers import (
     DEMO_ADVISOR,
     DEMO_FIRM,
@@ -165,6 +165,7 @@ async def console_keys(ctx: BenchContext, report: Report) -> None:
 
     data_dir = prepare_data_dir(ctx.scratch("app"))
     business_id = business_id_from(seed_company(data_dir, company, firm=DEMO_FIRM))
+    settle_writes()
     # The server's own worker runs the full sync measured against; no scheduled sync may start by itself.
     worker = {"RUNWAY_WORKER": "true", "RUNWAY_SYNC_INTERVAL_MINUTES": "100000"}
     with (
@@ -241,6 +242,7 @@ async def console_keys(ctx: BenchContext, report: Report) -> None:
         url = cluster.create_database("console")
         pg_dir = prepare_data_dir(ctx.scratch("app-pg"), database_url=url)
         pg_business = business_id_from(seed_company(pg_dir, company, firm=DEMO_FIRM, database_url=url))
+        settle_writes()
         base_url = cluster.create_database("baseline")
         with (
             runway_server(pg_dir, database_url=url) as server,

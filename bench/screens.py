@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from typing import Any
@@ -53,6 +54,14 @@ def report_ratios(
         report.note(f"{label}: errors screen {dict(screen.errors)} / baseline {dict(base.errors)}")
     log(f"{label}: screen {screen.summary()}")
     log(f"{label}: baseline {base.summary()}")
+
+
+def settle_writes() -> None:
+    """Write the kernel's dirty pages out now (`sync`), after seeding: tens of megabytes of fresh database
+    files (and whatever ran before the benchmark) are otherwise written back in the middle of the measured
+    rounds, where SQLite's checkpoints wait for the disk. Seen here: idle rounds right after heavy disk
+    work had p99 of 13-42 ms, against 6-7; the first run with this had 6.0 ms."""
+    os.sync()
 
 
 async def serial_ms(client: LoopbackClient, requests: list[Req]) -> float:
