@@ -50,8 +50,6 @@ from bench.servers import (
 )
 
 RATE = 100.0
-# The sandbox's niceness: QBO's work happens on QBO's machines, not beside our server (`sandbox_server`).
-QBO_NICENESS = 19
 # Informational: a rate one server process sustains for keypresses on this business (see the serial time).
 SUSTAINED_RATE = 30.0
 # An undecided, unblocked queue row: exactly these classes (a decision adds status-…, a block is-blocked).
@@ -169,7 +167,8 @@ async def console_keys(ctx: BenchContext, report: Report) -> None:
     # The server's own worker runs the full sync measured against; no scheduled sync may start by itself.
     worker = {"RUNWAY_WORKER": "true", "RUNWAY_SYNC_INTERVAL_MINUTES": "100000"}
     with (
-        sandbox_server(data_dir / "qbo-sandbox.db", niceness=QBO_NICENESS) as qbo,
+        # QBO's work happens on QBO's machines, not beside our server (`sandbox_server`).
+        sandbox_server(data_dir / "qbo-sandbox.db", in_background=True) as qbo,
         runway_server(data_dir, extra_env={**worker, "RUNWAY_QBO_BASE_URL": qbo.url}) as server,
         baseline_server(ctx.scratch("baseline")) as base,
     ):

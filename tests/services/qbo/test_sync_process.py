@@ -164,7 +164,9 @@ async def test_a_run_while_this_process_serves_stores_everything_and_its_writer_
     spawned = spawned_below(process.pid)
     assert len(spawned) == 1, "one writer process beside the sync process's mapping process"
     assert niceness(process.pid) == 19, "the sync process stands aside for requests"
+    assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE, "at once, in the idle scheduling class"
     assert niceness(spawned[0]) == niceness(os.getpid()), "its writes keep the serving process's priority"
+    assert os.sched_getscheduler(spawned[0]) == os.sched_getscheduler(os.getpid())
 
 
 async def test_a_killed_sync_process_loses_no_run(served, sqlite_database):
