@@ -26,7 +26,12 @@ class PipedChild:
         return self._process is not None and self._process.is_alive()
 
     def _spawn(self, target: Callable[..., None], *args: Any, name: str, daemon: bool = False) -> None:
-        self._process, self._pipe = spawn_with_pipe(self._context, target, *args, name=name, daemon=daemon)
+        """Start `target(child_end, *args)`, keeping this process's end of the pipe between them."""
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=target, args=(theirs, *args), name=name, daemon=daemon)
+        process.start()
+        theirs.close()
+        self._process, self._pipe = process, ours
 
     def _end(self, join_seconds: float) -> None:
         """Close this end of the pipe (a child waiting on it reads the end and returns), give the child
@@ -40,15 +45,3 @@ class PipedChild:
             if process.is_alive():
                 process.kill()
                 process.join()
-
-
-def spawn_with_pipe(
-    context: Any, target: Callable[..., None], *args: Any, name: str, daemon: bool = False
-) -> tuple[Any, Connection]:
-    """Start `target(child_end, *args)` in a new process of `context` (a `multiprocessing` context): the
-    process, and this process's end of the pipe between them."""
-    ours, theirs = context.Pipe()
-    process = context.Process(target=target, args=(theirs, *args), name=name, daemon=daemon)
-    process.start()
-    theirs.close()
-    return process, ours

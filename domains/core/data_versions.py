@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domains.core.db import RowReader, RowWriter, dialect_of, utcnow
+from domains.core.db import RowReader, RowWriter, dialect_insert, dialect_of, utcnow
 from domains.core.models import BusinessDataVersion
 
 
@@ -89,7 +88,7 @@ async def _bump(session: RowWriter, business_id: int, column: str) -> str:
 def _bump_statement(dialect: str, column: str) -> Any:
     """The upsert that gives one stamp a new value, built once per dialect and column."""
     table = cast(Any, BusinessDataVersion.__table__)
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.business_id],

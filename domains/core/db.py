@@ -26,6 +26,7 @@ import msgspec
 import structlog
 from aiosqlite.context import contextmanager as aiosqlite_result
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
@@ -418,6 +419,11 @@ def _ping_connections_left_idle(engine: Engine) -> None:
             dbapi_connection.ping()
         except Exception as exc:  # any failure: the pool replaces the connection and tries again
             raise DisconnectionError(str(exc)) from exc
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT construct with ON CONFLICT of `dialect` ("sqlite", "postgresql"), for upserts."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def dialect_of(session: RowWriter) -> str:

@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core import foreground
-from domains.core.db import RowReader, RowWriter, dialect_of, utcnow
+from domains.core.db import RowReader, RowWriter, dialect_insert, dialect_of, utcnow
 from domains.hygiene.models import (
     HygieneDismissal,
     HygieneFix,
@@ -739,7 +738,7 @@ def _upsert(dialect: str, model: Any, replaced: tuple[str, ...]) -> Any:
     """INSERT of a triage row keyed by (business, rule, entity type, QBO Id) that, when the key is taken,
     replaces the `replaced` columns and the time instead (built once per dialect and model)."""
     table = model.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     statement = insert(table)
     return statement.on_conflict_do_update(
         index_elements=[table.c.business_id, table.c.rule, table.c.entity_type, table.c.qbo_id],

@@ -12,12 +12,11 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domains.core.data_versions import bump_data_version
-from domains.core.db import dialect_of, utcnow
+from domains.core.db import dialect_insert, dialect_of, utcnow
 from domains.core.models import Business
 from domains.qbo.models import OAuthState, QboConnection, QboWrite, QuarantinedEntity, SyncCursor, SyncRun
 from domains.synced import json_safe
@@ -324,7 +323,7 @@ def set_cursor_statement(
 ) -> Any:
     """`set_cursor`'s upsert on (business, entity), values bound."""
     table = cast(Any, SyncCursor.__table__)
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     statement = insert(table).values(
         business_id=business_id, entity=entity, changed_since=changed_since, updated_at=now or utcnow()
     )

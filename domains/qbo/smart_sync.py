@@ -622,8 +622,8 @@ class SmartSyncService:
         # While the process serves requests, on SQLite: every row in parts of their own, each written in one
         # trip to the driver's thread, then the page's bookkeeping as a small write on the loop's thread.
         # Either way the write lock is held for SQL alone, not across trips back to a busy event loop. With
-        # a writer process (a sync process) the parts are its, and so is the bookkeeping of a page that is
-        # not its entity's last and has nothing to quarantine, release or delete (most pages).
+        # a writer process (a sync process) the parts are its, and so is the bookkeeping of a page that has
+        # nothing to quarantine, release or delete (`_plain`: most pages, last ones included).
         in_parts = self.db.is_sqlite and foreground.writes_meet_requests()
         while in_parts and len(last_part):
             part, last_part = last_part.split(SQLITE_WRITE_PART)
@@ -641,18 +641,14 @@ class SmartSyncService:
         last_page = len(page) < PAGE_SIZE
         # What the sweep after the last page may delete is looked for before the write lock is taken: a scan
         # of every row of the entity, which inside the write held the lock every request waits for 7-15 ms.
-        sweep_candidates = []
+        ending: list[Any] = []
         if last_page:
             sweep_candidates = await _stale_candidates(self.db, business_id, model, started_at)
+            ending = self._entity_done_statements(business_id, entity, started_at, sweep_candidates)
         by_writer = self.db.bulk_writer is not None and in_parts
         if by_writer and await self._plain(page, business_id, entity):
             kept = [qbo_id for qbo_id in page.mapped.seen if qbo_id not in written]
-            state["next_position"] = position + len(page)
-            state["fetched"] = int(state["fetched"]) + len(page)
-            ending = []
-            if last_page:
-                state["done"] = True
-                ending = self._entity_done_statements(business_id, entity, started_at, sweep_candidates)
+            _advance(state, position, len(page), done=last_page)
             await self._checkpoint_by_writer(business_id, run_id, model, kept, progress, counters, ending)
             return
         await foreground.yield_to_requests_before_writing()
@@ -674,13 +670,9 @@ class SmartSyncService:
             written.update(applied.written)
             kept = [qbo_id for qbo_id in applied.seen if qbo_id not in written]
             await _touch(session, business_id, model, kept, self.clock.now())
-            state["next_position"] = position + len(page)
-            state["fetched"] = int(state["fetched"]) + len(page)
-            if last_page:
-                state["done"] = True
-                ending = self._entity_done_statements(business_id, entity, started_at, sweep_candidates)
-                for statement in ending:
-                    await session.execute(statement)
+            _advance(state, position, len(page), done=last_page)
+            for statement in ending:
+                await session.execute(statement)
             await self._checkpoint(session, run_id, progress, counters)
 
     def _entity_done_statements(
@@ -1067,6 +1059,14 @@ async def _report(callback: ProgressCallback | None, entity: str, done: int, tot
     result = callback(entity, done, total)
     if result is not None:
         await result
+
+
+def _advance(state: dict[str, Any], position: int, count: int, *, done: bool) -> None:
+    """An entity's progress (`progress["entities"][entity]`) past a page of `count` objects at `position`."""
+    state["next_position"] = position + count
+    state["fetched"] = int(state["fetched"]) + count
+    if done:
+        state["done"] = True
 
 
 async def _touch(
