@@ -439,6 +439,30 @@ def _stamp_sql(rows: _DriverRows, count: int) -> str:
 
 
 @functools.lru_cache(maxsize=64)
+def _unchanged_sql(rows: _DriverRows, count: int) -> str:
+    """SQLite: which of `count` delivered rows one business already stores exactly as delivered (the same
+    SyncToken, every value `_upsert_sql` compares the same), as one JSON array of their qbo_ids
+    (parameters: each row's own values, then business_id).
+
+    Delivered values carry no column affinity here, unlike the upsert's `excluded` row; a value that only
+    affinity would make equal counts as changed, which costs a write, never a missed one."""
+    q = rows.quote
+    table = rows.dialect.identifier_preparer.format_table(rows.table)
+    marks = ", ".join(["(" + ", ".join(["?"] * len(rows.columns)) + ")"] * count)
+    compared = [key for key in rows.columns if key not in {"qbo_id", "sync_token"}]
+    stored = ", ".join(f"stored.{q(key)}" for key in compared)
+    delivered = ", ".join(f"delivered.{q(key)}" for key in compared)
+    return (
+        f"WITH delivered ({', '.join(map(q, rows.columns))}) AS (VALUES {marks}) "  # noqa: S608
+        f"SELECT json_group_array(delivered.{q('qbo_id')}) FROM delivered "
+        f"JOIN {table} AS stored ON stored.{q('business_id')} = ? "
+        f"AND stored.{q('qbo_id')} = delivered.{q('qbo_id')} "
+        f"WHERE CAST(stored.{q('sync_token')} AS BIGINT) = CAST(delivered.{q('sync_token')} AS BIGINT) "
+        f"AND ({stored}) IS ({delivered})"
+    )
+
+
+@functools.lru_cache(maxsize=64)
 def _delete_lines_sql(lines: _DriverRows, count: int) -> str:
     """DELETE of one business's lines of `count` parents (parameters: business_id, then the parent ids)."""
     q = lines.quote
@@ -499,6 +523,11 @@ class PreparedRows:
             if current is None or token >= self.sync_tokens[current]:
                 newest[qbo_id] = index
         keep = list(newest.values())
+        return self._picked(lambda column: [column[i] for i in keep])
+
+    def without(self, qbo_ids: set[str]) -> PreparedRows:
+        """These rows but those with one of `qbo_ids`, in order."""
+        keep = [index for index, qbo_id in enumerate(self.qbo_ids) if qbo_id not in qbo_ids]
         return self._picked(lambda column: [column[i] for i in keep])
 
     def split(self, size: int) -> tuple[PreparedRows, PreparedRows]:
@@ -710,6 +739,47 @@ def _upsert_on_sqlite_driver(
     ]
     _execute_all([*_line_statements(prepared, business_id, stored), *stamps], database)
     return [*stored, *unchanged]
+
+
+async def unchanged_on_sqlite(db: Database, business_id: int, prepared: PreparedRows) -> set[str]:
+    """SQLite: the qbo_ids of `prepared`'s rows the business already stores exactly as delivered, which
+    `upsert_entities` would only stamp (`_unchanged_sql`). Read without the write lock, so that a sync of
+    unchanged books takes the lock only to stamp them (`stamp_alone_on_sqlite`)."""
+    driver = prepared.driver
+    per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // len(driver.columns)))
+    statements = [
+        (
+            _unchanged_sql(driver, len(batch)),
+            (*(value for record in batch for value in record), business_id),
+        )
+        for batch in (
+            prepared.records[start : start + per_statement]
+            for start in range(0, len(prepared.records), per_statement)
+        )
+    ]
+    async with db.read() as session:
+        connection = await session.connection()
+        found = await run_on_sqlite_driver(connection, functools.partial(_execute_all, statements))
+    return {qbo_id for text in found for qbo_id in msgspec.json.decode(text)}
+
+
+async def stamp_alone_on_sqlite(
+    db: Database,
+    business_id: int,
+    model: type[SyncedEntity],
+    qbo_ids: Sequence[str],
+    *,
+    synced_at: dt.datetime,
+    on_loop_thread: bool = False,
+) -> None:
+    """SQLite: stamp `synced_at` on the business's rows of `model` with these qbo_ids (at most `_CHUNK`),
+    as a transaction of its own in one trip to the driver (`Database.write_in_one_trip`)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    driver = _driver_rows(table, db.write_engine.dialect, _ROW_LEADING)
+    leading = driver.leading_values(business_id, synced_at)
+    statement = (_stamp_sql(driver, len(qbo_ids)), (leading[1], business_id, *qbo_ids))
+    await db.write_in_one_trip(functools.partial(_execute_all, [statement]), on_loop_thread=on_loop_thread)
 
 
 def _execute_all(statements: Sequence[tuple[str, tuple[Any, ...]]], database: Any) -> list[Any]:

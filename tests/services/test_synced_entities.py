@@ -8,12 +8,13 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import IntegrityError
 
 from domains.ap.models import Bill, BillLine, Vendor
@@ -27,7 +28,15 @@ from domains.core.db import Database
 from domains.core.models import Business
 from domains.qbo.client import encode_body
 from domains.qbo.mappers import deleted_id, is_deleted, map_entity
-from domains.synced import EntityRow, RawJSON, delete_entities, upsert_entities
+from domains.synced import (
+    EntityRow,
+    RawJSON,
+    delete_entities,
+    prepare_rows,
+    stamp_alone_on_sqlite,
+    unchanged_on_sqlite,
+    upsert_entities,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -128,6 +137,46 @@ async def test_on_sqlite_a_row_stored_as_delivered_is_only_stamped(
         bill = await get_bill(session, alice, "25")
         assert bill is not None
         assert bill.synced_at == later
+
+
+async def test_on_sqlite_rows_stored_as_delivered_are_found_while_another_holds_the_write_lock(
+    sqlite_database: Database,
+) -> None:
+    """What a sync beside requests only stamps, found by a read: the same version with every value as
+    stored. Not a newer version, nor the same one with another value, nor another business's row, nor one
+    never stored. The stamp moves `synced_at` alone."""
+    db = sqlite_database
+    alice, bob = await _two_businesses(db)
+    first, later = dt.datetime(2026, 11, 1, tzinfo=dt.UTC), dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    async with db.write() as session:
+        stored = [bill_row(), bill_row(Id="26"), bill_row(Id="27")]
+        await upsert_entities(session, alice, Bill, stored, synced_at=first)
+        await upsert_entities(session, bob, Bill, [bill_row(Id="28")], synced_at=first)
+    delivered = prepare_rows(
+        db.write_engine.dialect,
+        Bill,
+        [
+            bill_row(),
+            bill_row(Id="26", SyncToken="3"),
+            bill_row(Id="27", Balance=Decimal("1.00")),
+            bill_row(Id="28"),
+            bill_row(Id="29"),
+        ],
+    )
+    lines_before = await _line_ids(db)
+    holder = sqlite3.connect(str(make_url(db.url).database))
+    holder.execute("BEGIN IMMEDIATE")  # a request's write, say: the read does not wait for it
+    try:
+        assert await unchanged_on_sqlite(db, alice, delivered) == {"25"}
+    finally:
+        holder.rollback()
+        holder.close()
+
+    await stamp_alone_on_sqlite(db, alice, Bill, ["25"], synced_at=later)
+    async with db.read() as session:
+        stamped = {b.qbo_id: b.synced_at for b in await list_bills(session, alice)}
+    assert stamped == {"25": later, "26": first, "27": first}
+    assert await _line_ids(db) == lines_before
 
 
 async def test_the_same_sync_token_with_other_values_is_rewritten(

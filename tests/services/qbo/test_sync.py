@@ -18,7 +18,13 @@ from domains.core.sqlite_writer import SqliteWriterProcess
 from domains.qbo import repository as repo
 from domains.qbo.models import SyncCursor, SyncRun
 from domains.qbo.page_mapping import start_mapping_process
-from domains.qbo.smart_sync import CDC_OVERLAP, SQLITE_WRITE_PART, _stale_candidates, _sweep_statements
+from domains.qbo.smart_sync import (
+    CDC_OVERLAP,
+    SQLITE_STAMP_PART,
+    SQLITE_WRITE_PART,
+    _stale_candidates,
+    _sweep_statements,
+)
 from domains.synced import ready_to_restore
 from tests.support.qbo import bank_account, bill, vendor
 
@@ -415,6 +421,46 @@ async def test_with_a_writer_process_the_last_page_sweeps_and_sets_the_cursor_th
     after = await _bill_cursor(qbo.db, business_id)
     assert after > before
     assert after >= starting - CDC_OVERLAP, "incremental syncs go on from this sync's start"
+
+
+async def test_with_a_writer_process_a_sync_of_unchanged_books_only_stamps_them(written_by_a_writer_process):
+    """Beside requests, rows stored as delivered are found by a read and only stamped, in short writes; the
+    one bill changed in QBO since is written, and the sweep keeps every bill."""
+    qbo, sent = written_by_a_writer_process
+    bills = [bill(str(i), "1", "10.00", "2026-09-01", "2026-10-01") for i in range(1, 1201)]
+    business_id, realm_id = await qbo.connected_business(
+        entities={"Vendor": [vendor("1", "Bulk Co")], "Bill": bills}
+    )
+    sync = qbo.smart_sync()
+    await sync.sync_now(business_id)
+    current = (await qbo.qbo(realm_id, "SELECT * FROM Bill WHERE Id = '7'"))["Bill"][0]
+    await qbo.qbo_write(
+        realm_id,
+        "Bill",
+        {"Id": "7", "SyncToken": current["SyncToken"], "sparse": True, "DueDate": "2026-11-15"},
+    )
+    qbo.clock.advance(5)
+    starting = qbo.clock.now()
+    sent.clear()
+
+    async with foreground.serving():
+        outcome = await sync.sync_now(business_id, full=True)
+
+    assert outcome.status == "succeeded", outcome.error
+    assert sent.count("_upsert_on_sqlite_driver") == 1, "the changed bill's part, and no other"
+    # The vendor, then 999 and 200 bills, SQLITE_STAMP_PART at a time.
+    stamps = 1 + -(-999 // SQLITE_STAMP_PART) + -(-200 // SQLITE_STAMP_PART)
+    assert sent.count("_execute_all") == stamps
+    async with qbo.db.read() as session:
+        stored = {
+            b.qbo_id: b for b in await session.scalars(select(Bill).where(Bill.business_id == business_id))
+        }
+    assert len(stored) == 1200, "the sweep kept every bill it stamped"
+    assert all(b.synced_at >= starting for b in stored.values())
+    assert stored["7"].due_date == dt.date(2026, 11, 15)
+    async with qbo.db.read() as session:
+        run = await session.scalar(select(SyncRun).order_by(SyncRun.id.desc()).limit(1))
+    assert run.rows_written == 1201, "stamped rows count as written, as before"
 
 
 async def _bill_cursor(db, business_id: int) -> dt.datetime:
