@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
-import os
 import signal
 from multiprocessing.connection import Connection
 from typing import Any
@@ -32,7 +31,7 @@ from sqlalchemy import make_url
 
 from app.observability import configure_logging
 from app.settings import Settings
-from domains.core import foreground
+from domains.core import foreground, scheduling
 from domains.core.child_processes import PipedChild
 from domains.core.db import Database, is_sqlite
 from domains.core.sqlite_writer import SqliteWriterProcess
@@ -42,10 +41,6 @@ from domains.synced import ready_to_restore
 
 log = structlog.get_logger("runway.qbo.sync_process")
 
-# Requests come first: on a busy machine the serving process wins the processor over syncing. The lowest
-# priority there is: at 15 the sync's processor time still added half again to a request's p99 here. Its
-# writes, which hold the lock requests wait for, run in the writer process at the server's priority.
-NICENESS = 19
 # How long a stopping server waits for the child to finish on its own before it is terminated.
 STOP_SECONDS = 5.0
 
@@ -123,8 +118,8 @@ def _sync_process_main(runs: Connection, settings: Settings, serving_state: Any)
     configure_logging(settings.log_level, json=settings.log_json)
     # Started before this process nices itself, so that it keeps the priority this one had.
     writer = _writer_process(settings, serving_state)
-    os.nice(NICENESS)
-    _idle_scheduling()
+    # Requests come first: this process and all it starts (its mapping process) are background work.
+    scheduling.in_background()
     foreground.watch_serving_process(serving_state)
     foreground.tune_garbage_collector()
     try:
@@ -133,16 +128,6 @@ def _sync_process_main(runs: Connection, settings: Settings, serving_state: Any)
     finally:
         if writer is not None:
             writer.stop()
-
-
-def _idle_scheduling() -> None:
-    """Where the system has it (Linux), the idle scheduling class on top of the niceness, for this process
-    and all it starts from now on (its mapping process): a request's thread that wakes takes the processor
-    from it at once, where a niced process may first finish its slice. Four full syncs per run beside
-    keypresses at 100 req/s: p90 while pages were written 6.9 ms, against 7.2-8.0 niced alone."""
-    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _writer_process(settings: Settings, serving_state: Any) -> SqliteWriterProcess | None:

@@ -32,6 +32,7 @@ import httpx
 import msgspec
 
 from bench.registry import log
+from domains.core import scheduling
 
 if TYPE_CHECKING:
     from bench.client import LoopbackClient
@@ -154,16 +155,13 @@ def sandbox_server(
 
 
 def lowest_priority(pid: int) -> None:
-    """Niceness 19 and, on Linux, the idle scheduling class (preempted at once by any other thread that
-    wakes), for every thread of process `pid`: on Linux a priority is a thread's, and the threads a server
-    started before this (its database connection's) would keep theirs. Lowering a priority needs no
-    privilege."""
+    """Background work, as a sync process is (`scheduling.in_background`: niceness 19, the idle class, a
+    long time slice), for every thread of process `pid`: on Linux a priority is a thread's, and the threads
+    a server started before this (its database connection's) would keep theirs. Lowering a priority needs
+    no privilege."""
     tasks = Path(f"/proc/{pid}/task")
     for thread in [int(tid.name) for tid in tasks.iterdir()] if tasks.is_dir() else [pid]:
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, thread, 19)
-            if hasattr(os, "SCHED_IDLE"):
-                os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+        scheduling.in_background(thread)
 
 
 # --- the real app --------------------------------------------------------------------------------

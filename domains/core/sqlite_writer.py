@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from domains.core import foreground
+from domains.core import foreground, scheduling
 from domains.core.child_processes import PipedChild
 from domains.core.db import configure_sqlite_connection, in_write_transaction
 
@@ -177,9 +177,11 @@ def _answer(
     # Requests in progress next door may each be about to write: they go first.
     foreground.wait_while_next_door_serves(max_wait_seconds)
     try:
-        result = in_write_transaction(work, database)
+        with scheduling.holding_the_write_lock():
+            result = in_write_transaction(work, database)
     except sqlite3.Error as error:
         return "sqlite", (type(error).__name__, str(error), getattr(error, "sqlite_errorcode", None))
     except Exception as error:  # told to the parent, which raises it
         return "error", repr(error)
     return "ok", result
+
