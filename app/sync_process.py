@@ -5,8 +5,9 @@ serving process that work shared one interpreter with the requests, and every ke
 its turn behind some of it (p99 three times the idle one). Here the serving process's `SyncWorker` still
 finds the due runs and keeps its run scopes and cache listeners around each (the screens show the books of
 just before until its caches are filled again), but the run itself, with its run listeners (the stored
-summaries), is carried out in this child process: another interpreter, on the other core, niced below the
-requests. The two share SQLite's write lock, which the sync's writes leave to requests in progress
+summaries), is carried out in this child process: another interpreter, background work to the kernel
+(`domains.core.scheduling.in_background`: niced, in the idle class, off the serving thread's
+processor). The two share SQLite's write lock, which the sync's writes leave to requests in progress
 (`foreground.watch_serving_process`). Those writes run in the child's writer process, started before the
 child nices itself (`domains.core.sqlite_writer`): niced, the child would hold that lock while it waited
 for a processor.

@@ -5,8 +5,9 @@ pages, handing them to the mapping process, taking its answers back) never takes
 request. But its writes hold SQLite's write lock, which every request's write needs; a niced process
 holding it waits for a processor, and on a busy machine the 2 ms a part takes became 20-45 ms. The writer
 is started before the sync process nices itself and keeps its priority: it does nothing but run the
-writes it is sent, each when the serving process has no request in progress, so it holds the lock for as
-long as the SQL takes.
+writes it is sent, each when the serving process has no request in progress, and while it holds the lock
+it is in the real-time class where the system allows it (`scheduling.holding_the_write_lock`), so it
+holds the lock for as long as the SQL takes.
 
 A write is sent as a picklable callable taking the `sqlite3.Connection` (a `functools.partial` of a
 module-level function), run in a transaction of its own, and its result (or SQLite's error) sent back.

@@ -167,6 +167,10 @@ async def test_a_run_while_this_process_serves_stores_everything_and_its_writer_
     assert os.sched_getscheduler(process.pid) == os.SCHED_IDLE, "at once, in the idle scheduling class"
     assert niceness(spawned[0]) == niceness(os.getpid()), "its writes keep the serving process's priority"
     assert os.sched_getscheduler(spawned[0]) == os.sched_getscheduler(os.getpid())
+    processors = sorted(os.sched_getaffinity(os.getpid()))
+    if len(processors) > 1:
+        assert os.sched_getaffinity(process.pid) == set(processors[1:]), "off the serving thread's processor"
+    assert os.sched_getaffinity(spawned[0]) == set(processors), "its writer runs where requests do"
 
 
 async def test_a_killed_sync_process_loses_no_run(served, sqlite_database):
