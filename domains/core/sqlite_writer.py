@@ -185,4 +185,3 @@ def _answer(
     except Exception as error:  # told to the parent, which raises it
         return "error", repr(error)
     return "ok", result
-
