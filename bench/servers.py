@@ -155,10 +155,10 @@ def sandbox_server(
 
 
 def lowest_priority(pid: int) -> None:
-    """Background work, as a sync process is (`scheduling.in_background`: niceness 19, the idle class, a
-    long time slice), for every thread of process `pid`: on Linux a priority is a thread's, and the threads
-    a server started before this (its database connection's) would keep theirs. Lowering a priority needs
-    no privilege."""
+    """Background work, as a sync process is (`scheduling.in_background`: niceness 19, the idle class, off
+    the first processor), for every thread of process `pid`: on Linux a priority is a thread's, and the
+    threads a server started before this (its database connection's) would keep theirs. Lowering a
+    priority needs no privilege."""
     tasks = Path(f"/proc/{pid}/task")
     for thread in [int(tid.name) for tid in tasks.iterdir()] if tasks.is_dir() else [pid]:
         scheduling.in_background(thread)

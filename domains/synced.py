@@ -233,6 +233,11 @@ class _DriverRows:
     def width(self) -> int:
         return len(self.leading) + len(self.columns)
 
+    @property
+    def compared(self) -> list[str]:
+        """The columns whose stored values decide whether a row of the same SyncToken is unchanged."""
+        return [key for key in self.columns if key not in {"qbo_id", "sync_token"}]
+
     def quote(self, name: str) -> str:
         return str(self.dialect.identifier_preparer.quote(name))
 
@@ -394,9 +399,8 @@ def _upsert_sql(rows: _DriverRows, count: int) -> str:
     token = f"CAST(excluded.{q('sync_token')} AS BIGINT)"
     if rows.dialect.name == "sqlite":
         # The same version is rewritten only if anything stored would differ (mapped differently since).
-        compared = [key for key in rows.columns if key not in {"qbo_id", "sync_token"}]
-        stored = ", ".join(f"{table}.{q(key)}" for key in compared)
-        delivered = ", ".join(f"excluded.{q(key)}" for key in compared)
+        stored = ", ".join(f"{table}.{q(key)}" for key in rows.compared)
+        delivered = ", ".join(f"excluded.{q(key)}" for key in rows.compared)
         rewrite = (
             f"{stored_token} < {token} OR ({stored_token} = {token} AND ({stored}) IS NOT ({delivered}))"
         )
@@ -449,9 +453,8 @@ def _unchanged_sql(rows: _DriverRows, count: int) -> str:
     q = rows.quote
     table = rows.dialect.identifier_preparer.format_table(rows.table)
     marks = ", ".join(["(" + ", ".join(["?"] * len(rows.columns)) + ")"] * count)
-    compared = [key for key in rows.columns if key not in {"qbo_id", "sync_token"}]
-    stored = ", ".join(f"stored.{q(key)}" for key in compared)
-    delivered = ", ".join(f"delivered.{q(key)}" for key in compared)
+    stored = ", ".join(f"stored.{q(key)}" for key in rows.compared)
+    delivered = ", ".join(f"delivered.{q(key)}" for key in rows.compared)
     return (
         f"WITH delivered ({', '.join(map(q, rows.columns))}) AS (VALUES {marks}) "  # noqa: S608
         f"SELECT json_group_array(delivered.{q('qbo_id')}) FROM delivered "
@@ -733,10 +736,7 @@ def _upsert_on_sqlite_driver(
                 else:
                     unchanged.append(qbo_id)
     # Rows already stored as delivered keep their lines and are only stamped, so that the sweep keeps them.
-    stamps = [
-        (_stamp_sql(driver, len(chunk)), (synced_at, business_id, *chunk))
-        for chunk in (unchanged[i : i + _CHUNK] for i in range(0, len(unchanged), _CHUNK))
-    ]
+    stamps = _stamp_statements(driver, business_id, synced_at, unchanged)
     _execute_all([*_line_statements(prepared, business_id, stored), *stamps], database)
     return [*stored, *unchanged]
 
@@ -746,16 +746,9 @@ async def unchanged_on_sqlite(db: Database, business_id: int, prepared: Prepared
     `upsert_entities` would only stamp (`_unchanged_sql`). Read without the write lock, so that a sync of
     unchanged books takes the lock only to stamp them (`stamp_alone_on_sqlite`)."""
     driver = prepared.driver
-    per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // len(driver.columns)))
     statements = [
-        (
-            _unchanged_sql(driver, len(batch)),
-            (*(value for record in batch for value in record), business_id),
-        )
-        for batch in (
-            prepared.records[start : start + per_statement]
-            for start in range(0, len(prepared.records), per_statement)
-        )
+        (_unchanged_sql(driver, len(batch)), (*(value for record in batch for value in record), business_id))
+        for batch in _record_batches(prepared, len(driver.columns))
     ]
     async with db.read() as session:
         connection = await session.connection()
@@ -772,14 +765,24 @@ async def stamp_alone_on_sqlite(
     synced_at: dt.datetime,
     on_loop_thread: bool = False,
 ) -> None:
-    """SQLite: stamp `synced_at` on the business's rows of `model` with these qbo_ids (at most `_CHUNK`),
-    as a transaction of its own in one trip to the driver (`Database.write_in_one_trip`)."""
+    """SQLite: stamp `synced_at` on the business's rows of `model` with these qbo_ids, as a transaction of
+    its own in one trip to the driver (`Database.write_in_one_trip`)."""
     table = model.__table__
     assert isinstance(table, Table)
     driver = _driver_rows(table, db.write_engine.dialect, _ROW_LEADING)
-    leading = driver.leading_values(business_id, synced_at)
-    statement = (_stamp_sql(driver, len(qbo_ids)), (leading[1], business_id, *qbo_ids))
-    await db.write_in_one_trip(functools.partial(_execute_all, [statement]), on_loop_thread=on_loop_thread)
+    _business, stamp = driver.leading_values(business_id, synced_at)
+    statements = _stamp_statements(driver, business_id, stamp, qbo_ids)
+    await db.write_in_one_trip(functools.partial(_execute_all, statements), on_loop_thread=on_loop_thread)
+
+
+def _stamp_statements(
+    driver: _DriverRows, business_id: int, synced_at: Any, qbo_ids: Sequence[str]
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """The UPDATEs stamping `synced_at` (as the driver takes it) on these rows, `_CHUNK` at a time."""
+    return [
+        (_stamp_sql(driver, len(chunk)), (synced_at, business_id, *chunk))
+        for chunk in (qbo_ids[start : start + _CHUNK] for start in range(0, len(qbo_ids), _CHUNK))
+    ]
 
 
 def _execute_all(statements: Sequence[tuple[str, tuple[Any, ...]]], database: Any) -> list[Any]:
@@ -800,14 +803,20 @@ def _execute_all(statements: Sequence[tuple[str, tuple[Any, ...]]], database: An
 def _upsert_statements(prepared: PreparedRows, leading: list[Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """The multi-row upserts of `prepared`'s rows, in order (`_upsert_sql`) with their parameters."""
     driver = prepared.driver
-    per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // driver.width))
-    for start in range(0, len(prepared.records), per_statement):
-        batch = prepared.records[start : start + per_statement]
+    for batch in _record_batches(prepared, driver.width):
         params: list[Any] = []
         for record in batch:
             params += leading
             params += record
         yield _upsert_sql(driver, len(batch)), tuple(params)
+
+
+def _record_batches(prepared: PreparedRows, width: int) -> Iterator[list[tuple[Any, ...]]]:
+    """`prepared`'s records in order, as many per statement as `width` parameters a row allow (at most
+    `_ROWS_PER_STATEMENT`)."""
+    per_statement = max(1, min(_ROWS_PER_STATEMENT, _MAX_PARAMETERS // width))
+    for start in range(0, len(prepared.records), per_statement):
+        yield prepared.records[start : start + per_statement]
 
 
 def _line_statements(

@@ -631,21 +631,8 @@ class SmartSyncService:
         # nothing to quarantine, release or delete (`_plain`: most pages, last ones included).
         in_parts = self.db.is_sqlite and foreground.writes_meet_requests()
         if in_parts:
-            # Rows already stored as delivered (most of them, in a sync of unchanged books) are found
-            # without the lock and only stamped, in parts as cheap as a few rows' upsert.
-            unchanged = await unchanged_on_sqlite(self.db, business_id, last_part)
-            to_stamp = [qbo_id for qbo_id in last_part.qbo_ids if qbo_id in unchanged]
+            unchanged = await self._stamp_unchanged(business_id, last_part)
             last_part = last_part.without(unchanged)
-            for start in range(0, len(to_stamp), SQLITE_STAMP_PART):
-                await foreground.yield_to_requests_before_writing()
-                await stamp_alone_on_sqlite(
-                    self.db,
-                    business_id,
-                    model,
-                    to_stamp[start : start + SQLITE_STAMP_PART],
-                    synced_at=self.clock.now(),
-                    on_loop_thread=foreground.beside_serving_process(),
-                )
             counters["rows_written"] += len(unchanged)
             written.update(unchanged)
         while in_parts and len(last_part):
@@ -697,6 +684,24 @@ class SmartSyncService:
             for statement in ending:
                 await session.execute(statement)
             await self._checkpoint(session, run_id, progress, counters)
+
+    async def _stamp_unchanged(self, business_id: int, rows: PreparedRows) -> set[str]:
+        """The qbo_ids of `rows` stored exactly as delivered (most of them, in a sync of unchanged books),
+        found without the lock and only stamped, `SQLITE_STAMP_PART` to a write: parts as cheap as a few
+        rows' upsert."""
+        unchanged = await unchanged_on_sqlite(self.db, business_id, rows)
+        to_stamp = [qbo_id for qbo_id in rows.qbo_ids if qbo_id in unchanged]
+        for start in range(0, len(to_stamp), SQLITE_STAMP_PART):
+            await foreground.yield_to_requests_before_writing()
+            await stamp_alone_on_sqlite(
+                self.db,
+                business_id,
+                rows.model,
+                to_stamp[start : start + SQLITE_STAMP_PART],
+                synced_at=self.clock.now(),
+                on_loop_thread=foreground.beside_serving_process(),
+            )
+        return unchanged
 
     def _entity_done_statements(
         self, business_id: int, entity: str, started_at: dt.datetime, sweep_candidates: Sequence[str]
