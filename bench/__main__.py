@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.load import cpu_ticks
 from bench.registry import BenchContext, BenchResult, Report, discover, format_value, log
 
 CHILD_TIMEOUT_SECONDS = 1200
@@ -58,7 +59,7 @@ def run_child(name: str, *, quick: bool, root: Path, result_file: Path) -> int:
     ctx = BenchContext(quick=quick, workdir=workdir, cache=root / "cache")
     report = Report(result)
     load_before = os.getloadavg()[0]
-    cpu_before = _cpu_ticks()
+    cpu_before = cpu_ticks()
     start = time.perf_counter()
     try:
         outcome = bench.function(ctx, report)
@@ -71,22 +72,12 @@ def run_child(name: str, *, quick: bool, root: Path, result_file: Path) -> int:
         result.error = f"{type(exc).__name__}: {exc}"
     result.elapsed_s = time.perf_counter() - start
     result.notes.append(f"load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
-    stolen = _stolen_share(cpu_before, _cpu_ticks())
+    stolen = _stolen_share(cpu_before, cpu_ticks())
     if stolen is not None:
         # A virtual machine's processors taken by its host: other machines' work, not this one's.
         result.notes.append(f"processor time stolen by the host during the run: {stolen:.1%}")
     result_file.write_text(json.dumps(result.to_json()))
     return 0
-
-
-def _cpu_ticks() -> list[int] | None:
-    """The machine's processor time so far, by kind (Linux `/proc/stat`: user, nice, system, idle, iowait,
-    irq, softirq, steal, ...), or None elsewhere."""
-    try:
-        with open("/proc/stat") as stat:
-            return [int(field) for field in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
 
 
 def _stolen_share(before: list[int] | None, after: list[int] | None) -> float | None:

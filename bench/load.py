@@ -209,6 +209,47 @@ def generator_priority() -> Any:
             os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
+def cpu_ticks() -> list[int] | None:
+    """The machine's processor time so far, by kind (Linux `/proc/stat`: user, nice, system, idle, iowait,
+    irq, softirq, steal, ...), or None elsewhere."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(field) for field in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def busy_share(before: list[int], after: list[int]) -> float:
+    """The share of the machine's processor time between two `cpu_ticks` that was spent running
+    something (not idle, not waiting for the disk, not stolen by the host)."""
+    spent = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
+    idle = spent[3] + spent[4] + spent[7]
+    return 1 - idle / max(sum(spent), 1)
+
+
+# `until_quiet`: the machine counts as quiet when no more than this share of its processors is busy over
+# one window, here where the servers' idle timers (a sync worker's poll, a pool's ping) use well under 1%.
+QUIET_SHARE = 0.03
+QUIET_WINDOW_SECONDS = 0.5
+
+
+async def until_quiet(within_seconds: float = 60.0) -> bool:
+    """Wait until the machine is quiet (`QUIET_SHARE` busy or less over `QUIET_WINDOW_SECONDS`): what
+    a server does on its own after a burst of work (a sync's aftermath) is over. False if it was not
+    quiet within `within_seconds`, or the machine does not say (not Linux)."""
+    deadline = time.monotonic() + within_seconds
+    before = cpu_ticks()
+    while before is not None and time.monotonic() < deadline:
+        await asyncio.sleep(QUIET_WINDOW_SECONDS)
+        after = cpu_ticks()
+        if after is None:
+            return False
+        if busy_share(before, after) <= QUIET_SHARE:
+            return True
+        before = after
+    return False
+
+
 def merge(results: Sequence[LoadResult]) -> LoadResult:
     """Pool several runs at the same rate into one (more samples make p99 steadier)."""
     if not results:
