@@ -60,6 +60,9 @@ class LoadResult:
     errors: Counter[str] = field(default_factory=Counter)
     launch_lag_ms: list[float] = field(default_factory=list)
     wall_s: float = 0.0
+    # Processor time the host took from this machine while the run went on, over all its processors
+    # (`stolen_ms`): a virtual machine's pause that its requests waited through, not this code's.
+    stolen_ms: float = 0.0
 
     @property
     def completed(self) -> int:
@@ -99,6 +102,7 @@ class LoadResult:
             f"{self.rate:g} req/s x {self.planned}: p50 {self.p50_ms:.1f} ms, p90 {self.p90_ms:.1f} ms, "
             f"p99 {self.p99_ms:.1f} ms, max {self.max_ms:.1f} ms; errors {errors}; "
             f"launch lag p99 {self.launch_lag_p99_ms:.1f} ms"
+            + (f"; host stole {self.stolen_ms:.0f} ms" if self.stolen_ms else "")
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,6 +116,7 @@ class LoadResult:
             "p99_ms": self.p99_ms,
             "max_ms": self.max_ms,
             "launch_lag_p99_ms": self.launch_lag_p99_ms,
+            "stolen_ms": self.stolen_ms,
         }
 
 
@@ -159,6 +164,7 @@ async def open_loop(
             result.errors[kind] += 1
 
     tasks: dict[asyncio.Task[None], int] = {}
+    ticks_before = cpu_ticks()
     with generator_priority():
         # perf_counter, not loop.time(): some loops (uvloop) keep time in whole milliseconds.
         start = time.perf_counter() + 0.05
@@ -179,6 +185,7 @@ async def open_loop(
         if error is not None and tasks[task] >= warm:
             result.errors[type(error).__name__] += 1
     result.wall_s = time.perf_counter() - start
+    result.stolen_ms = stolen_ms(ticks_before, cpu_ticks())
     return result
 
 
@@ -239,6 +246,17 @@ def cpu_ticks() -> list[int] | None:
         return None
 
 
+def stolen_ms(before: list[int] | None, after: list[int] | None) -> float:
+    """Processor time (ms, all processors together) the host took between two `cpu_ticks`; 0 where the
+    machine does not say."""
+    if before is None or after is None or len(before) < 8 or len(after) < 8:
+        return 0.0
+    return (after[7] - before[7]) * 1000 / _TICKS_PER_SECOND
+
+
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 def busy_share(before: list[int], after: list[int]) -> float:
     """The share of the machine's processor time between two `cpu_ticks` that was spent running
     something (not idle, not waiting for the disk, not stolen by the host)."""
@@ -280,6 +298,7 @@ def merge(results: Sequence[LoadResult]) -> LoadResult:
         merged.errors.update(run.errors)
         merged.launch_lag_ms.extend(run.launch_lag_ms)
         merged.wall_s += run.wall_s
+        merged.stolen_ms += run.stolen_ms
     return merged
 
 

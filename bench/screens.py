@@ -52,8 +52,25 @@ def report_ratios(
     )
     if screen.error_count or base.error_count:
         report.note(f"{label}: errors screen {dict(screen.errors)} / baseline {dict(base.errors)}")
+    note_stolen(report, label, screen, base)
     log(f"{label}: screen {screen.summary()}")
     log(f"{label}: baseline {base.summary()}")
+
+
+def note_stolen(
+    report: Report,
+    label: str,
+    screen: LoadResult,
+    base: LoadResult,
+    names: tuple[str, str] = ("the screen's", "the baseline's"),
+) -> None:
+    """A note when the host took processor time during either side's rounds: a pause of the virtual
+    machine, which the requests of those rounds waited through (see `LoadResult.stolen_ms`)."""
+    if screen.stolen_ms or base.stolen_ms:
+        report.note(
+            f"{label}: the host stole {screen.stolen_ms:.0f} ms of processor time during {names[0]} "
+            f"rounds, {base.stolen_ms:.0f} ms during {names[1]}"
+        )
 
 
 def settle_writes() -> None:
