@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.load import cpu_ticks
+from bench.load import cpu_ticks, stolen_share
 from bench.registry import BenchContext, BenchResult, Report, discover, format_value, log
 
 CHILD_TIMEOUT_SECONDS = 1200
@@ -72,19 +72,12 @@ def run_child(name: str, *, quick: bool, root: Path, result_file: Path) -> int:
         result.error = f"{type(exc).__name__}: {exc}"
     result.elapsed_s = time.perf_counter() - start
     result.notes.append(f"load average (1 min) before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
-    stolen = _stolen_share(cpu_before, cpu_ticks())
+    stolen = stolen_share(cpu_before, cpu_ticks())
     if stolen is not None:
         # A virtual machine's processors taken by its host: other machines' work, not this one's.
         result.notes.append(f"processor time stolen by the host during the run: {stolen:.1%}")
     result_file.write_text(json.dumps(result.to_json()))
     return 0
-
-
-def _stolen_share(before: list[int] | None, after: list[int] | None) -> float | None:
-    if before is None or after is None or len(before) < 8 or len(after) < 8:
-        return None
-    spent = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
-    return spent[7] / max(sum(spent), 1)
 
 
 async def _await(awaitable: Any) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.client import HttpError, LoopbackClient, Response
+from domains.core import scheduling
 
 MAX_REQUESTS = 50_000
 
@@ -189,9 +190,7 @@ async def open_loop(
     return result
 
 
-# The generator's scheduling while it offers load (`generator_priority`): the lowest real-time priority,
-# or where that is refused, this niceness.
-GENERATOR_REAL_TIME_PRIORITY = 1
+# The generator's niceness while it offers load where real time is refused (`generator_priority`).
 GENERATOR_NICENESS = -5
 
 
@@ -209,22 +208,10 @@ def generator_priority() -> Any:
     so the servers lose almost none to it, and while it waits for the network it leaves the processor.
     Where neither is allowed, it runs as it is: `launch_lag_ms` shows how late it was. On Linux both are
     the calling thread's alone."""
-    with contextlib.ExitStack() as restore:
-        if not _real_time(restore):
+    with scheduling.in_real_time() as real_time, contextlib.ExitStack() as restore:
+        if not real_time:
             _raised_niceness(restore)
         yield
-
-
-def _real_time(restore: contextlib.ExitStack) -> bool:
-    if not hasattr(os, "sched_setscheduler"):
-        return False
-    try:
-        before = os.sched_getscheduler(0), os.sched_getparam(0)
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(GENERATOR_REAL_TIME_PRIORITY))
-    except OSError:
-        return False
-    restore.callback(os.sched_setscheduler, 0, *before)
-    return True
 
 
 def _raised_niceness(restore: contextlib.ExitStack) -> None:
@@ -246,22 +233,40 @@ def cpu_ticks() -> list[int] | None:
         return None
 
 
+# `/proc/stat`'s kinds of processor time used here, by position, and its unit (ticks per second).
+_IDLE, _IOWAIT, _STEAL = 3, 4, 7
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _spent(before: list[int] | None, after: list[int] | None) -> list[int] | None:
+    """Ticks of each kind between two `cpu_ticks` (the first eight kinds), or None where either is
+    missing or short."""
+    if before is None or after is None or len(before) <= _STEAL or len(after) <= _STEAL:
+        return None
+    return [a - b for a, b in zip(after[: _STEAL + 1], before[: _STEAL + 1], strict=True)]
+
+
 def stolen_ms(before: list[int] | None, after: list[int] | None) -> float:
     """Processor time (ms, all processors together) the host took between two `cpu_ticks`; 0 where the
     machine does not say."""
-    if before is None or after is None or len(before) < 8 or len(after) < 8:
-        return 0.0
-    return (after[7] - before[7]) * 1000 / _TICKS_PER_SECOND
+    spent = _spent(before, after)
+    return 0.0 if spent is None else spent[_STEAL] * 1000 / _TICKS_PER_SECOND
 
 
-_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+def stolen_share(before: list[int] | None, after: list[int] | None) -> float | None:
+    """The share of the machine's processor time between two `cpu_ticks` that the host took; None where
+    the machine does not say."""
+    spent = _spent(before, after)
+    return None if spent is None else spent[_STEAL] / max(sum(spent), 1)
 
 
 def busy_share(before: list[int], after: list[int]) -> float:
     """The share of the machine's processor time between two `cpu_ticks` that was spent running
     something (not idle, not waiting for the disk, not stolen by the host)."""
-    spent = [a - b for a, b in zip(after[:8], before[:8], strict=True)]
-    idle = spent[3] + spent[4] + spent[7]
+    spent = _spent(before, after)
+    if spent is None:
+        return 0.0
+    idle = spent[_IDLE] + spent[_IOWAIT] + spent[_STEAL]
     return 1 - idle / max(sum(spent), 1)
 
 

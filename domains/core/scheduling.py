@@ -26,7 +26,7 @@ from collections.abc import Iterator
 # The lowest niceness there is: at 15 a sync's processor time still added half again to a request's p99.
 BACKGROUND_NICENESS = 19
 # The lowest real-time priority: above every thread of the normal classes, below the system's own.
-_LOCK_HOLDER_PRIORITY = 1
+LOWEST_REAL_TIME_PRIORITY = 1
 
 _real_time_refused = False
 
@@ -48,22 +48,34 @@ def in_background(thread_id: int = 0) -> None:
 
 
 @contextlib.contextmanager
-def holding_the_write_lock() -> Iterator[None]:
-    """While the calling thread holds the database's write lock: the lowest real-time priority, so that it
-    runs to its commit without being preempted, then its own class again. Where real time is refused (no
-    privilege), the thread stays as it is; the refusal is remembered."""
-    global _real_time_refused
-    if _real_time_refused or not hasattr(os, "SCHED_FIFO"):
-        yield
+def in_real_time(priority: int = LOWEST_REAL_TIME_PRIORITY) -> Iterator[bool]:
+    """The calling thread in the FIFO real-time class at `priority` for the block, then back in its own
+    class; yields whether the system allowed it (it needs a privilege: root here). Refused, the thread
+    stays as it is."""
+    if not hasattr(os, "SCHED_FIFO"):
+        yield False
         return
-    before = os.sched_getscheduler(0)
+    before = os.sched_getscheduler(0), os.sched_getparam(0)
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(_LOCK_HOLDER_PRIORITY))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except OSError:
-        _real_time_refused = True
-        yield
+        yield False
         return
     try:
-        yield
+        yield True
     finally:
-        os.sched_setscheduler(0, before, os.sched_param(0))
+        os.sched_setscheduler(0, *before)
+
+
+@contextlib.contextmanager
+def holding_the_write_lock() -> Iterator[None]:
+    """While the calling thread holds the database's write lock: `in_real_time`, so that it runs to its
+    commit without being preempted. Where real time is refused, the thread stays as it is, and the
+    refusal is remembered (no system call per write after the first)."""
+    global _real_time_refused
+    if _real_time_refused:
+        yield
+        return
+    with in_real_time() as allowed:
+        _real_time_refused = not allowed
+        yield
